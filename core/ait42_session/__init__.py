@@ -1,0 +1,50 @@
+"""ait42-session: the AIT42 editor's session store on SQLite (APSW), beside the editor's
+original JSON store, with the same repository contract for both."""
+
+from __future__ import annotations
+
+from .db import DbPool
+from .errors import (
+    AlreadyExistsError,
+    DatabaseError,
+    MigrationError,
+    NotFoundError,
+    SessionError,
+    StoreCorruptedError,
+    ValidationError,
+)
+from .models import ChatMessage, WorktreeInstance, WorktreeSession
+from .queries import SearchHit, SessionFilters, SessionSort, SessionSummary
+from .repository import SessionRepository
+from .sqlite_repo import SqliteSessionRepository
+from .workspace import compute_workspace_hash
+
+try:  # written alongside; present once the JSON store lands
+    from .json_repo import JsonSessionRepository
+except ImportError:  # pragma: no cover
+    pass
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AlreadyExistsError",
+    "ChatMessage",
+    "DatabaseError",
+    "DbPool",
+    "JsonSessionRepository",
+    "MigrationError",
+    "NotFoundError",
+    "SearchHit",
+    "SessionError",
+    "SessionFilters",
+    "SessionRepository",
+    "SessionSort",
+    "SessionSummary",
+    "SessionError",
+    "SqliteSessionRepository",
+    "StoreCorruptedError",
+    "ValidationError",
+    "WorktreeInstance",
+    "WorktreeSession",
+    "compute_workspace_hash",
+]

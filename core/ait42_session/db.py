@@ -1,0 +1,296 @@
+"""Connections, pragmas, migrations and transactions for the SQLite store (APSW).
+
+One connection per thread, each opened with the same settings: WAL, ``synchronous=NORMAL``
+(or FULL on request), foreign keys on, a 5 s busy timeout, secure delete, and a statement cache
+large enough to keep every statement the repository runs prepared. Writes run in
+``BEGIN IMMEDIATE`` transactions, retried a bounded number of times when the database stays busy.
+Every driver error leaves here as the package's own error, with the original as its cause.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import re
+import threading
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Callable, Iterator, TypeVar
+
+import apsw
+
+from .errors import DatabaseError, MigrationError, SessionError, StoreCorruptedError
+from .paths import PRIVATE_FILE_MODE, default_db_path, make_private_dirs
+from .queries import text_matches
+
+__all__ = ["DbPool", "SYNCHRONOUS_MODES"]
+
+T = TypeVar("T")
+
+SYNCHRONOUS_MODES = ("NORMAL", "FULL")
+BUSY_TIMEOUT_MS = 5_000
+WRITE_ATTEMPTS = 5
+STATEMENT_CACHE_SIZE = 256
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+_FTS_TABLES = ("fts_tasks", "fts_messages", "fts_outputs", "session_trigrams")
+
+
+def migration_scripts() -> list[tuple[int, str, str]]:
+    """(version, file name, SQL) of every shipped migration, in order; versions run 1, 2, ..."""
+    folder = resources.files("ait42_session.migrations")
+    found = []
+    for entry in folder.iterdir():
+        match = _MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+    found.sort()
+    if [version for version, _, _ in found] != list(range(1, len(found) + 1)):
+        raise MigrationError(f"migrations are not numbered 0001 onward without gaps: {found!r}")
+    return found
+
+
+def _error_for(exc: apsw.Error, path: str) -> SessionError:
+    if isinstance(exc, (apsw.NotADBError, apsw.CorruptError)):
+        return StoreCorruptedError(f"{path}: the database file is damaged or not SQLite ({exc})")
+    if isinstance(exc, apsw.BusyError):
+        return DatabaseError(f"{path}: the database stayed busy past the timeout ({exc})")
+    if isinstance(exc, apsw.FullError):
+        return DatabaseError(f"{path}: the disk is full ({exc})")
+    if isinstance(exc, apsw.ReadOnlyError):
+        return DatabaseError(f"{path}: the database is read-only ({exc})")
+    return DatabaseError(f"{path}: {type(exc).__name__}: {exc}")
+
+
+class DbPool:
+    """The database file and its per-thread connections.
+
+    ``synchronous="FULL"`` makes every commit durable across power loss at the cost of an
+    fsync per commit; the default NORMAL can lose the last commits on power loss, never on a
+    process crash, and cannot corrupt the database.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, synchronous: str = "NORMAL") -> None:
+        text = os.fspath(path)
+        if not text or text == ":memory:" or text.startswith("file:"):
+            raise DatabaseError(f"a database file path is required, got {text!r}")
+        if synchronous.upper() not in SYNCHRONOUS_MODES:
+            raise ValueError(f"synchronous must be one of {SYNCHRONOUS_MODES}")
+        self._path = Path(text).expanduser().absolute()
+        self._synchronous = synchronous.upper()
+        self._local = threading.local()
+        self._connections: list[apsw.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        make_private_dirs(self._path.parent)
+        self._schema_version = self._migrate(self.connection())
+
+    @classmethod
+    def with_path(cls, path: str | os.PathLike[str], *, synchronous: str = "NORMAL") -> "DbPool":
+        return cls(path, synchronous=synchronous)
+
+    @classmethod
+    def new_default(cls, *, synchronous: str = "NORMAL") -> "DbPool":
+        """The pool at ``$AIT42_HOME/sessions.db`` (``~/.ait42/sessions.db``)."""
+        return cls(default_db_path(), synchronous=synchronous)
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    @property
+    def schema_version(self) -> int:
+        return self._schema_version
+
+    # --- connections ----------------------------------------------------------------------
+
+    def connection(self) -> apsw.Connection:
+        """This thread's connection, opened on first use."""
+        if self._closed:
+            raise DatabaseError(f"{self._path}: the store is closed")
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = self._open()
+            self._local.con = con
+            with self._lock:
+                self._connections.append(con)
+        return con
+
+    def _open(self) -> apsw.Connection:
+        path = str(self._path)
+        if not self._path.exists():
+            # Create the file owner-only before SQLite does; -wal and -shm inherit its mode.
+            try:
+                os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE))
+            except OSError as exc:
+                raise DatabaseError(f"cannot create database file {path}: {exc}") from exc
+        with self.translate_errors():
+            try:
+                os.chmod(path, PRIVATE_FILE_MODE)
+            except OSError:
+                pass  # not ours to change (e.g. a read-only share); opening decides what works
+            con = apsw.Connection(
+                path,
+                flags=apsw.SQLITE_OPEN_READWRITE,
+                statementcachesize=STATEMENT_CACHE_SIZE,
+            )
+            try:
+                con.set_busy_timeout(BUSY_TIMEOUT_MS)
+                # Reading the header first: a damaged or foreign file fails here, untouched.
+                con.execute("SELECT count(*) FROM sqlite_schema").get
+                con.create_scalar_function(
+                    "ait42_text_matches", text_matches, 4, deterministic=True
+                )
+                con.config(apsw.SQLITE_DBCONFIG_DQS_DML, 0)
+                con.config(apsw.SQLITE_DBCONFIG_DQS_DDL, 0)
+            except BaseException:
+                con.close()
+                raise
+        return con
+
+    def _configure(self, con: apsw.Connection) -> None:
+        mode = con.pragma("journal_mode", "wal")
+        if str(mode).lower() != "wal":
+            raise DatabaseError(f"{self._path}: cannot switch to WAL (journal_mode is {mode})")
+        con.pragma("synchronous", self._synchronous)
+        con.pragma("foreign_keys", "ON")
+        con.pragma("secure_delete", "ON")
+        con.pragma("trusted_schema", "OFF")
+
+    # --- schema ---------------------------------------------------------------------------
+
+    def _migrate(self, con: apsw.Connection) -> int:
+        scripts = migration_scripts()
+        latest = scripts[-1][0]
+        with self.translate_errors():
+            version = int(con.pragma("user_version"))
+            if version > latest:
+                raise MigrationError(
+                    f"{self._path}: schema version {version} is newer than this code "
+                    f"(knows up to {latest}); upgrade ait42-session"
+                )
+            self._configure(con)
+            for number, name, sql in scripts:
+                if number <= version:
+                    continue
+                self._apply(con, number, name, sql)
+            version = int(con.pragma("user_version"))
+        self._local.configured = True
+        return version
+
+    def _apply(self, con: apsw.Connection, number: int, name: str, sql: str) -> None:
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            # Another process may have applied it while we waited for the write lock.
+            if int(con.pragma("user_version")) < number:
+                con.execute(sql)
+                con.pragma("user_version", number)
+            con.execute("COMMIT")
+        except apsw.Error as exc:
+            con.execute("ROLLBACK")
+            raise MigrationError(f"{self._path}: migration {name} failed: {exc}") from exc
+
+    # --- transactions ---------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def translate_errors(self) -> Iterator[None]:
+        """Re-raise driver errors as the package's errors, naming the database file."""
+        try:
+            yield
+        except SessionError:
+            raise
+        except apsw.Error as exc:
+            raise _error_for(exc, str(self._path)) from exc
+
+    def _connection_ready(self) -> apsw.Connection:
+        con = self.connection()
+        if not getattr(self._local, "configured", False):
+            with self.translate_errors():
+                self._configure(con)
+            self._local.configured = True
+        return con
+
+    def read(self, work: Callable[[apsw.Connection], T]) -> T:
+        """Run ``work`` in one read transaction, so all its statements see one snapshot."""
+        con = self._connection_ready()
+        with self.translate_errors():
+            con.execute("BEGIN")
+            try:
+                return work(con)
+            finally:
+                con.execute("COMMIT")
+
+    def write(self, work: Callable[[apsw.Connection], T]) -> T:
+        """Run ``work`` in a ``BEGIN IMMEDIATE`` transaction: all of it commits, or none.
+
+        ``work`` must be re-runnable: when the database stays busy past the busy timeout the
+        whole transaction is tried again (bounded, with jittered backoff).
+        """
+        con = self._connection_ready()
+        with self.translate_errors():
+            for attempt in range(1, WRITE_ATTEMPTS + 1):
+                try:
+                    con.execute("BEGIN IMMEDIATE")
+                except apsw.BusyError:
+                    if attempt == WRITE_ATTEMPTS:
+                        raise
+                    time.sleep(random.uniform(0.005, 0.05) * attempt)
+                    continue
+                try:
+                    result = work(con)
+                    con.execute("COMMIT")
+                    return result
+                except BaseException:
+                    if not con.get_autocommit():
+                        con.execute("ROLLBACK")
+                    raise
+        raise AssertionError("unreachable")
+
+    # --- maintenance ----------------------------------------------------------------------
+
+    def verify_integrity(self) -> bool:
+        """True when SQLite's integrity check, the foreign keys and every FTS index are sound."""
+        con = self._connection_ready()
+        with self.translate_errors():
+            rows = con.execute("PRAGMA integrity_check").get
+            if rows != "ok":
+                return False
+            if con.execute("PRAGMA foreign_key_check").fetchall():
+                return False
+            for table in _FTS_TABLES:
+                try:
+                    con.execute(
+                        f"INSERT INTO {table} ({table}, rank) VALUES ('integrity-check', 1)"
+                    )
+                except apsw.CorruptError:
+                    return False
+        return True
+
+    def optimize(self) -> None:
+        """PRAGMA optimize, then a truncating WAL checkpoint."""
+        con = self._connection_ready()
+        with self.translate_errors():
+            con.pragma("optimize")
+            con.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_TRUNCATE)
+
+    def cache_stats(self) -> dict[str, int]:
+        """This thread's prepared-statement cache counters (``hits``, ``misses``, ...)."""
+        return dict(self.connection().cache_stats())
+
+    def close(self) -> None:
+        """Close every connection this pool opened. Further use raises DatabaseError."""
+        with self._lock:
+            connections, self._connections = self._connections, []
+            self._closed = True
+        for con in connections:
+            try:
+                con.close()
+            except apsw.Error:
+                pass
+
+    def __enter__(self) -> "DbPool":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

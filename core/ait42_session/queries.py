@@ -1,0 +1,217 @@
+"""Query values shared by both stores, and the editor's filter and order rules in Python.
+
+Order: the sort key in the asked direction, ties broken by session id in the same direction,
+so a page boundary is deterministic on both stores. ``duration`` and ``files_changed`` sort on
+``total_duration`` / ``total_files_changed`` with None counting as 0; ``created_at`` and
+``updated_at`` sort on the instant, not the string.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, fields
+from typing import Any, Callable, Iterable, Sequence
+
+from .errors import ValidationError
+from .models import SESSION_STATUSES, SESSION_TYPES, WorktreeSession
+from .timestamps import to_date_bound_ns, to_instant_ns
+
+__all__ = [
+    "SessionFilters",
+    "SessionSort",
+    "SearchHit",
+    "SessionSummary",
+    "SORT_FIELDS",
+    "SEARCH_KINDS",
+]
+
+SORT_FIELDS = ("created_at", "updated_at", "duration", "files_changed")
+SORT_DIRECTIONS = ("asc", "desc")
+SEARCH_KINDS = ("task", "message", "output")
+# Sequences of agent names are kept joined by this separator, which no needle may contain.
+AGENT_SEPARATOR = "\x1f"
+
+DateBound = str | _dt.datetime | _dt.date
+
+
+@dataclass(frozen=True)
+class SessionFilters:
+    """The editor's session-list filters. None (or an empty list) means no filter."""
+
+    types: Sequence[str] | None = None
+    statuses: Sequence[str] | None = None
+    date_from: DateBound | None = None  # created_at >= date_from (inclusive)
+    date_to: DateBound | None = None  # created_at <= date_to (inclusive)
+    search_query: str | None = None  # case-insensitive substring of task, id or an agent name
+
+
+@dataclass(frozen=True)
+class SessionSort:
+    field: str = "updated_at"
+    direction: str = "desc"
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    session_id: str
+    kind: str  # task | message | output
+    snippet: str
+    rank: float  # lower is better (bm25 on SQLite)
+    message_id: str | None = None
+    instance_id: int | None = None
+
+
+@dataclass
+class SessionSummary:
+    """A session without instances, chat history or extra keys, with child counts."""
+
+    id: str
+    type: str
+    task: str
+    status: str
+    created_at: str
+    updated_at: str
+    completed_at: str | None
+    model: str | None
+    timeout_seconds: int | None
+    preserve_worktrees: bool | None
+    winner_id: int | None
+    runtime_mix: list[str] | None
+    total_duration: int | None
+    total_files_changed: int | None
+    total_lines_added: int | None
+    total_lines_deleted: int | None
+    workspace_hash: str | None
+    instance_count: int
+    message_count: int
+
+    @classmethod
+    def of(cls, session: WorktreeSession) -> "SessionSummary":
+        values = {f.name: getattr(session, f.name) for f in fields(cls) if hasattr(session, f.name)}
+        return cls(
+            **values,
+            instance_count=len(session.instances),
+            message_count=len(session.chat_history),
+        )
+
+
+@dataclass(frozen=True)
+class CheckedQuery:
+    """Filters and sort after validation, in the form both stores evaluate."""
+
+    types: tuple[str, ...]
+    statuses: tuple[str, ...]
+    from_ns: int | None
+    to_ns: int | None
+    needle: str | None  # casefolded search_query, None for no text filter
+    sort_field: str
+    descending: bool
+
+
+def _members(values: Iterable[str] | None, allowed: tuple[str, ...], name: str) -> tuple[str, ...]:
+    if values is None:
+        return ()
+    if isinstance(values, str):
+        values = [values]
+    checked = []
+    for value in values:
+        if value not in allowed or not isinstance(value, str):
+            raise ValidationError(f"{name} must hold only {', '.join(allowed)}; got {value!r:.80}")
+        if value not in checked:
+            checked.append(value)
+    return tuple(sorted(checked))
+
+
+def check_query(filters: SessionFilters | None, sort: SessionSort | None) -> CheckedQuery:
+    """Validate filters and sort; ValidationError on an unknown value."""
+    filters = filters or SessionFilters()
+    sort = sort or SessionSort()
+    if not isinstance(filters, SessionFilters):
+        raise ValidationError("filters must be a SessionFilters")
+    if not isinstance(sort, SessionSort):
+        raise ValidationError("sort must be a SessionSort")
+    if sort.field not in SORT_FIELDS:
+        raise ValidationError(f"sort.field must be one of {', '.join(SORT_FIELDS)}")
+    if sort.direction not in SORT_DIRECTIONS:
+        raise ValidationError("sort.direction must be asc or desc")
+    needle = filters.search_query
+    if needle is not None:
+        if not isinstance(needle, str):
+            raise ValidationError("search_query must be a string")
+        needle = needle.casefold() or None
+    from_ns = None if filters.date_from is None else to_date_bound_ns(filters.date_from, "date_from")
+    to_ns = None if filters.date_to is None else to_date_bound_ns(filters.date_to, "date_to")
+    return CheckedQuery(
+        types=_members(filters.types, SESSION_TYPES, "types"),
+        statuses=_members(filters.statuses, SESSION_STATUSES, "statuses"),
+        from_ns=from_ns,
+        to_ns=to_ns,
+        needle=needle,
+        sort_field=sort.field,
+        descending=sort.direction == "desc",
+    )
+
+
+def check_page(limit: int | None, offset: int) -> tuple[int | None, int]:
+    for name, value in (("limit", limit), ("offset", offset)):
+        if value is None and name == "limit":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ValidationError(f"{name} must be a non-negative integer")
+    return limit, offset
+
+
+def text_matches(needle: str, task: str, session_id: str, agent_names: str) -> bool:
+    """True when the casefolded needle is a substring of the task, the id, or one agent name.
+
+    ``agent_names`` holds the session's agent names joined by AGENT_SEPARATOR. Both stores use
+    this one function so that they agree on every unicode subtlety of case folding.
+    """
+    if needle in task.casefold() or needle in session_id.casefold():
+        return True
+    return any(needle in name.casefold() for name in agent_names.split(AGENT_SEPARATOR))
+
+
+def joined_agent_names(session: WorktreeSession) -> str:
+    return AGENT_SEPARATOR.join(i.agent_name for i in session.instances)
+
+
+def sort_value(session: WorktreeSession, field: str) -> int:
+    if field == "created_at":
+        return to_instant_ns(session.created_at)
+    if field == "updated_at":
+        return to_instant_ns(session.updated_at)
+    if field == "duration":
+        return session.total_duration or 0
+    return session.total_files_changed or 0
+
+
+def matches(session: WorktreeSession, query: CheckedQuery) -> bool:
+    """The editor's filter semantics, evaluated in Python (the JSON store's path)."""
+    if query.types and session.type not in query.types:
+        return False
+    if query.statuses and session.status not in query.statuses:
+        return False
+    if query.from_ns is not None or query.to_ns is not None:
+        created = to_instant_ns(session.created_at)
+        if query.from_ns is not None and created < query.from_ns:
+            return False
+        if query.to_ns is not None and created > query.to_ns:
+            return False
+    if query.needle is not None:
+        return text_matches(query.needle, session.task, session.id, joined_agent_names(session))
+    return True
+
+
+def filter_sort_page(
+    sessions: Iterable[WorktreeSession],
+    query: CheckedQuery,
+    limit: int | None,
+    offset: int,
+) -> list[WorktreeSession]:
+    """Filter, order (key then id, same direction) and page sessions in Python."""
+    chosen = [s for s in sessions if matches(s, query)]
+    key: Callable[[WorktreeSession], Any] = lambda s: (sort_value(s, query.sort_field), s.id)
+    chosen.sort(key=key, reverse=query.descending)
+    end = None if limit is None else offset + limit
+    return chosen[offset:end]

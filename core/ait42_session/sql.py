@@ -1,0 +1,208 @@
+"""Every SQL statement the SQLite repository runs, as constants with named parameters.
+
+Statement text stays constant so that APSW's statement cache keeps each one prepared; the only
+statements assembled at run time are the filtered queries, built from fixed fragments here
+(their shapes are few: a fragment per filter, placeholders per listed type or status).
+"""
+
+from __future__ import annotations
+
+SESSION_COLUMNS = """s.pk, s.id, s.type, s.task, s.status, s.created_at, s.updated_at,
+    s.completed_at, s.model, s.timeout_seconds, s.preserve_worktrees, s.winner_id,
+    s.runtime_mix, s.total_duration, s.total_files_changed, s.total_lines_added,
+    s.total_lines_deleted, s.extra"""
+
+SUMMARY_COLUMNS = """s.pk, s.id, s.type, s.task, s.status, s.created_at, s.updated_at,
+    s.completed_at, s.model, s.timeout_seconds, s.preserve_worktrees, s.winner_id,
+    s.runtime_mix, s.total_duration, s.total_files_changed, s.total_lines_added,
+    s.total_lines_deleted,
+    (SELECT count(*) FROM instances AS i WHERE i.session_pk = s.pk),
+    (SELECT count(*) FROM chat_messages AS m WHERE m.session_pk = s.pk)"""
+
+# --- workspaces ---------------------------------------------------------------------------
+
+ENSURE_WORKSPACE = """
+INSERT INTO workspaces (hash, path, last_accessed) VALUES (:hash, :path, :now)
+ON CONFLICT (hash) DO UPDATE SET path = excluded.path, last_accessed = excluded.last_accessed
+WHERE workspaces.path IS NOT excluded.path"""
+
+# --- sessions -----------------------------------------------------------------------------
+
+SESSION_PK = "SELECT pk FROM sessions WHERE workspace_hash = :ws AND id = :id"
+
+INSERT_SESSION = """
+INSERT INTO sessions (workspace_hash, id, type, task, status, created_at, created_ns,
+    updated_at, updated_ns, completed_at, model, timeout_seconds, preserve_worktrees, winner_id,
+    runtime_mix, total_duration, total_files_changed, total_lines_added, total_lines_deleted,
+    agent_names, extra)
+VALUES (:ws, :id, :type, :task, :status, :created_at, :created_ns, :updated_at, :updated_ns,
+    :completed_at, :model, :timeout_seconds, :preserve_worktrees, :winner_id, :runtime_mix,
+    :total_duration, :total_files_changed, :total_lines_added, :total_lines_deleted,
+    :agent_names, :extra)"""
+
+UPDATE_SESSION = """
+UPDATE sessions SET type = :type, task = :task, status = :status, created_at = :created_at,
+    created_ns = :created_ns, updated_at = :updated_at, updated_ns = :updated_ns,
+    completed_at = :completed_at, model = :model, timeout_seconds = :timeout_seconds,
+    preserve_worktrees = :preserve_worktrees, winner_id = :winner_id,
+    runtime_mix = :runtime_mix, total_duration = :total_duration,
+    total_files_changed = :total_files_changed, total_lines_added = :total_lines_added,
+    total_lines_deleted = :total_lines_deleted, agent_names = :agent_names, extra = :extra
+WHERE pk = :pk"""
+
+TOUCH_SESSION = "UPDATE sessions SET updated_at = :updated_at, updated_ns = :updated_ns WHERE pk = :pk"
+
+DELETE_SESSION = "DELETE FROM sessions WHERE pk = :pk"
+
+GET_SESSION = f"SELECT {SESSION_COLUMNS} FROM sessions AS s WHERE s.workspace_hash = :ws AND s.id = :id"
+
+# --- the substring index (casefolded text, written from Python) ---------------------------
+
+DELETE_TRIGRAMS = "DELETE FROM session_trigrams WHERE rowid = :pk"
+INSERT_TRIGRAMS = (
+    "INSERT INTO session_trigrams (rowid, task, id, agents) VALUES (:pk, :task, :id, :agents)"
+)
+ALL_TRIGRAM_SOURCES = "SELECT pk, task, id, agent_names FROM sessions"
+CLEAR_TRIGRAMS = "DELETE FROM session_trigrams"
+
+# --- instances ----------------------------------------------------------------------------
+
+INSTANCE_COLUMNS = """i.session_pk, i.instance_id, i.worktree_path, i.branch, i.agent_name,
+    i.status, i.tmux_session_id, i.output, i.start_time, i.end_time, i.files_changed,
+    i.lines_added, i.lines_deleted, i.runtime, i.model, i.runtime_label, i.extra"""
+
+# Inserts a new instance, or rewrites a stored one only when something in it differs, so that
+# an unchanged output is not re-indexed.
+UPSERT_INSTANCE = """
+INSERT INTO instances (session_pk, instance_id, worktree_path, branch, agent_name, status,
+    tmux_session_id, output, start_time, end_time, files_changed, lines_added, lines_deleted,
+    runtime, model, runtime_label, extra)
+VALUES (:session_pk, :instance_id, :worktree_path, :branch, :agent_name, :status,
+    :tmux_session_id, :output, :start_time, :end_time, :files_changed, :lines_added,
+    :lines_deleted, :runtime, :model, :runtime_label, :extra)
+ON CONFLICT (session_pk, instance_id) DO UPDATE SET
+    worktree_path = excluded.worktree_path, branch = excluded.branch,
+    agent_name = excluded.agent_name, status = excluded.status,
+    tmux_session_id = excluded.tmux_session_id, output = excluded.output,
+    start_time = excluded.start_time, end_time = excluded.end_time,
+    files_changed = excluded.files_changed, lines_added = excluded.lines_added,
+    lines_deleted = excluded.lines_deleted, runtime = excluded.runtime,
+    model = excluded.model, runtime_label = excluded.runtime_label, extra = excluded.extra
+WHERE (worktree_path, branch, agent_name, status, tmux_session_id, output, start_time,
+       end_time, files_changed, lines_added, lines_deleted, runtime, model, runtime_label,
+       extra)
+  IS NOT (excluded.worktree_path, excluded.branch, excluded.agent_name, excluded.status,
+       excluded.tmux_session_id, excluded.output, excluded.start_time, excluded.end_time,
+       excluded.files_changed, excluded.lines_added, excluded.lines_deleted, excluded.runtime,
+       excluded.model, excluded.runtime_label, excluded.extra)"""
+
+DELETE_INSTANCES_NOT_IN = """
+DELETE FROM instances WHERE session_pk = :session_pk
+    AND instance_id NOT IN (SELECT value FROM json_each(:keep))"""
+
+SET_INSTANCE_STATUS = """
+UPDATE instances SET status = :status WHERE session_pk = :session_pk AND instance_id = :instance_id"""
+
+# Children of a set of sessions, passed as one JSON array: one statement for any number of
+# sessions, and no placeholder list to outgrow SQLite's variable limit.
+INSTANCES_OF = f"""
+SELECT {INSTANCE_COLUMNS} FROM instances AS i
+WHERE i.session_pk IN (SELECT value FROM json_each(:pks))
+ORDER BY i.session_pk, i.instance_id"""
+
+# --- chat messages ------------------------------------------------------------------------
+
+MESSAGE_COLUMNS = "m.session_pk, m.id, m.role, m.content, m.timestamp, m.instance_id, m.extra"
+
+UPSERT_MESSAGE = """
+INSERT INTO chat_messages (session_pk, position, id, role, content, timestamp, timestamp_ns,
+    instance_id, extra)
+VALUES (:session_pk, :position, :id, :role, :content, :timestamp, :timestamp_ns, :instance_id,
+    :extra)
+ON CONFLICT (session_pk, position) DO UPDATE SET
+    id = excluded.id, role = excluded.role, content = excluded.content,
+    timestamp = excluded.timestamp, timestamp_ns = excluded.timestamp_ns,
+    instance_id = excluded.instance_id, extra = excluded.extra
+WHERE (id, role, content, timestamp, instance_id, extra)
+  IS NOT (excluded.id, excluded.role, excluded.content, excluded.timestamp,
+          excluded.instance_id, excluded.extra)"""
+
+DELETE_MESSAGES_FROM = (
+    "DELETE FROM chat_messages WHERE session_pk = :session_pk AND position >= :count"
+)
+
+NEXT_MESSAGE_POSITION = (
+    "SELECT coalesce(max(position) + 1, 0) FROM chat_messages WHERE session_pk = :session_pk"
+)
+
+MESSAGES_OF = f"""
+SELECT {MESSAGE_COLUMNS} FROM chat_messages AS m
+WHERE m.session_pk IN (SELECT value FROM json_each(:pks))
+ORDER BY m.session_pk, m.position"""
+
+# --- filtered queries ---------------------------------------------------------------------
+
+SORT_EXPRESSIONS = {
+    "created_at": "s.created_ns",
+    "updated_at": "s.updated_ns",
+    "duration": "coalesce(s.total_duration, 0)",
+    "files_changed": "coalesce(s.total_files_changed, 0)",
+}
+
+FILTER_WORKSPACE = "s.workspace_hash = :ws"
+FILTER_FROM = "s.created_ns >= :from_ns"
+FILTER_TO = "s.created_ns <= :to_ns"
+# Trigrams narrow the candidates; the exact rule (the same Python function the JSON store
+# uses) decides, so both stores agree on unicode case folding.
+FILTER_TRIGRAMS = (
+    "s.pk IN (SELECT rowid FROM session_trigrams WHERE session_trigrams MATCH :trigram_query)"
+)
+FILTER_TEXT = "ait42_text_matches(:needle, s.task, s.id, s.agent_names)"
+
+
+def filter_in(column: str, prefix: str, count: int) -> str:
+    """``column IN (:prefix0, :prefix1, ...)`` for ``count`` named placeholders."""
+    return f"{column} IN ({', '.join(f':{prefix}{n}' for n in range(count))})"
+
+
+def select_sessions(columns: str, where: list[str], sort_field: str, descending: bool,
+                    paged: bool) -> str:  # fmt: skip
+    """A SELECT over sessions: the WHERE fragments ANDed, ordered by key then id."""
+    direction = "DESC" if descending else "ASC"
+    order = f"{SORT_EXPRESSIONS[sort_field]} {direction}, s.id {direction}"
+    page = " LIMIT :limit OFFSET :offset" if paged else ""
+    return f"SELECT {columns} FROM sessions AS s WHERE {' AND '.join(where)} ORDER BY {order}{page}"
+
+
+def count_sessions(where: list[str]) -> str:
+    return f"SELECT count(*) FROM sessions AS s WHERE {' AND '.join(where)}"
+
+
+# --- full-text search ---------------------------------------------------------------------
+
+# One statement per kind; each ranked by bm25 and cut to the limit, then merged in Python.
+SEARCH_TASKS = """
+SELECT s.id, NULL, NULL, snippet(fts_tasks, 0, '[', ']', '…', 12), bm25(fts_tasks)
+FROM fts_tasks JOIN sessions AS s ON s.pk = fts_tasks.rowid
+WHERE fts_tasks MATCH :query AND s.workspace_hash = :ws
+ORDER BY bm25(fts_tasks) LIMIT :limit"""
+
+SEARCH_MESSAGES = """
+SELECT s.id, m.id, NULL, snippet(fts_messages, 0, '[', ']', '…', 12), bm25(fts_messages)
+FROM fts_messages JOIN chat_messages AS m ON m.pk = fts_messages.rowid
+    JOIN sessions AS s ON s.pk = m.session_pk
+WHERE fts_messages MATCH :query AND s.workspace_hash = :ws
+ORDER BY bm25(fts_messages) LIMIT :limit"""
+
+SEARCH_OUTPUTS = """
+SELECT s.id, NULL, i.instance_id, snippet(fts_outputs, 0, '[', ']', '…', 12), bm25(fts_outputs)
+FROM fts_outputs JOIN instances AS i ON i.pk = fts_outputs.rowid
+    JOIN sessions AS s ON s.pk = i.session_pk
+WHERE fts_outputs MATCH :query AND s.workspace_hash = :ws
+ORDER BY bm25(fts_outputs) LIMIT :limit"""
+
+REBUILD_FTS = [
+    "INSERT INTO fts_tasks (fts_tasks) VALUES ('rebuild')",
+    "INSERT INTO fts_messages (fts_messages) VALUES ('rebuild')",
+    "INSERT INTO fts_outputs (fts_outputs) VALUES ('rebuild')",
+]

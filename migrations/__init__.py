@@ -1,0 +1,1 @@
+"""Numbered schema migrations (NNNN_description.sql), applied in order; append-only."""
