@@ -1,0 +1,404 @@
+"""What only the SQLite store promises: settings, schema, plans, statements, files, atomicity."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import stat
+from pathlib import Path
+
+import apsw
+import pytest
+
+from ait42_session import (
+    DatabaseError,
+    DbPool,
+    MigrationError,
+    SessionFilters,
+    SessionSort,
+    SqliteSessionRepository,
+    StoreCorruptedError,
+)
+from ait42_session import sql
+from ait42_session.db import migration_scripts
+from ait42_session.queries import check_query
+from ait42_session.sqlite_repo import _session_params
+from conftest import at, make_message, make_session
+
+WS_HASH_PLACEHOLDER = "0123456789abcdef"
+
+
+@pytest.fixture
+def store(tmp_path: Path):
+    repo = SqliteSessionRepository.with_path(tmp_path / "db" / "sessions.db")
+    yield repo
+    repo.close()
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+# --- settings -----------------------------------------------------------------------------
+
+
+def test_a_connection_uses_wal_normal_sync_foreign_keys_and_a_busy_timeout(store):
+    con = store.pool.connection()
+    assert con.pragma("journal_mode") == "wal"
+    assert con.pragma("synchronous") == 1  # NORMAL
+    assert con.pragma("foreign_keys") == 1
+    assert con.pragma("busy_timeout") >= 5000
+    assert con.pragma("secure_delete") == 1
+
+
+def test_full_synchronous_is_an_option_for_power_loss_durability(tmp_path):
+    with SqliteSessionRepository.with_path(tmp_path / "s.db", synchronous="FULL") as repo:
+        assert repo.pool.connection().pragma("synchronous") == 2
+
+
+def test_each_thread_gets_its_own_connection(store):
+    import threading
+
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(store.pool.connection()))
+    thread.start()
+    thread.join()
+    assert seen[0] is not store.pool.connection()
+
+
+def test_the_default_store_lives_in_ait42_home(ait42_home):
+    with SqliteSessionRepository.new_default() as repo:
+        assert repo.pool.path == ait42_home / "sessions.db"
+        assert (ait42_home / "sessions.db").exists()
+
+
+# --- files --------------------------------------------------------------------------------
+
+
+def test_database_wal_shm_and_created_folders_are_owner_only(tmp_path, store, workspace):
+    store.create_session(workspace, make_session())
+    folder = tmp_path / "db"
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    for name in ("sessions.db", "sessions.db-wal", "sessions.db-shm"):
+        assert stat.S_IMODE((folder / name).stat().st_mode) == 0o600, name
+
+
+@pytest.mark.parametrize("path", ["", ":memory:", "file::memory:?cache=shared"])
+def test_no_in_memory_or_temporary_database_is_ever_opened(path):
+    with pytest.raises(DatabaseError):
+        DbPool(path)
+
+
+def test_a_folder_in_place_of_the_database_raises(tmp_path):
+    (tmp_path / "sessions.db").mkdir()
+    with pytest.raises(DatabaseError):
+        DbPool(tmp_path / "sessions.db")
+
+
+def test_a_file_that_is_not_sqlite_raises_naming_it_and_stays_untouched(tmp_path):
+    path = tmp_path / "sessions.db"
+    path.write_bytes(b"this is not a database at all\n" * 200)
+    before = sha256(path)
+    with pytest.raises(StoreCorruptedError, match="sessions.db"):
+        DbPool(path)
+    assert sha256(path) == before
+
+
+# --- schema -------------------------------------------------------------------------------
+
+
+def test_opening_applies_every_migration_once_and_records_the_version(tmp_path):
+    path = tmp_path / "s.db"
+    with DbPool(path) as pool:
+        assert pool.schema_version == len(migration_scripts())
+    with DbPool(path) as pool:  # reopening applies nothing again
+        assert pool.schema_version == len(migration_scripts())
+        tables = {r[0] for r in pool.connection().execute("SELECT name FROM sqlite_schema")}
+    assert {"workspaces", "sessions", "instances", "chat_messages", "migration_metadata"} <= tables
+
+
+def test_a_database_newer_than_the_code_raises_and_is_left_byte_for_byte(tmp_path):
+    path = tmp_path / "s.db"
+    with DbPool(path) as pool:
+        pool.optimize()
+    con = apsw.Connection(str(path))
+    con.pragma("user_version", 999)
+    con.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_TRUNCATE)
+    con.close()
+    before = sha256(path)
+    with pytest.raises(MigrationError, match="newer"):
+        DbPool(path)
+    assert sha256(path) == before
+
+
+def test_integrity_check_and_optimize_succeed_on_a_used_store(store, workspace):
+    for n in range(20):
+        store.create_session(workspace, make_session(f"s{n}", instances=2, messages=2))
+    store.delete_session(workspace, "s3")
+    store.pool.optimize()
+    assert store.pool.verify_integrity() is True
+    assert os.path.getsize(str(store.pool.path) + "-wal") == 0
+
+
+def test_integrity_check_reports_a_search_index_out_of_step(store, workspace):
+    store.create_session(workspace, make_session(instances=1, messages=1))
+    con = store.pool.connection()
+    # Change the indexed text behind the index's back, as a foreign writer could.
+    con.execute("DROP TRIGGER messages_fts_update")
+    con.execute("UPDATE chat_messages SET content = 'something else entirely'")
+    assert store.pool.verify_integrity() is False
+    store.rebuild_search_index()
+    assert store.pool.verify_integrity() is True
+
+
+# --- query plans --------------------------------------------------------------------------
+
+
+def plan_of(store: SqliteSessionRepository, filters=None, sort=None, limit=50, columns=None):
+    statement, params = store._select(
+        columns or sql.SESSION_COLUMNS, WS_HASH_PLACEHOLDER, check_query(filters, sort), limit, 0
+    )
+    con = store.pool.connection()
+    return [row[3] for row in con.execute("EXPLAIN QUERY PLAN " + statement, params)]
+
+
+def full_scan(plan: list[str]) -> bool:
+    return any(step.startswith("SCAN s") or step.startswith("SCAN sessions") for step in plan)
+
+
+@pytest.fixture(params=[False, True], ids=["fresh", "analyzed"])
+def planned_store(request, store, workspace):
+    for n in range(300):
+        store.create_session(
+            workspace,
+            make_session(f"s{n:03d}", type=("competition", "ensemble", "debate")[n % 3],
+                         status=("running", "completed", "failed", "paused")[n % 4],
+                         created_at=at(n), updated_at=at(n + 5), total_duration=n % 17),
+        )  # fmt: skip
+    if request.param:
+        store.pool.connection().execute("ANALYZE")
+    return store
+
+
+@pytest.mark.parametrize("field", ["created_at", "updated_at", "duration", "files_changed"])
+@pytest.mark.parametrize("direction", ["asc", "desc"])
+@pytest.mark.parametrize(
+    "filters",
+    [None, SessionFilters(types=["debate"]), SessionFilters(statuses=["running", "paused"])],
+    ids=["workspace", "type", "status"],
+)
+def test_a_sorted_page_reads_an_index_in_order_without_scanning_or_sorting(
+    planned_store, field, direction, filters
+):
+    plan = plan_of(planned_store, filters, SessionSort(field, direction))
+    assert not full_scan(plan), plan
+    assert not any("TEMP B-TREE" in step for step in plan), plan
+
+
+def test_a_date_range_is_searched_through_an_index(planned_store):
+    filters = SessionFilters(date_from=at(10), date_to=at(50))
+    plan = plan_of(planned_store, filters, SessionSort("created_at"))
+    assert not full_scan(plan), plan
+    assert any("created_ns>" in step for step in plan), plan
+
+
+def test_the_light_list_counts_children_from_covering_indexes(planned_store):
+    plan = plan_of(planned_store, SessionFilters(types=["debate"]), columns=sql.SUMMARY_COLUMNS)
+    assert not full_scan(plan), plan
+    assert sum("COVERING INDEX" in step for step in plan) == 2, plan
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [None, SessionFilters(types=["debate"]), SessionFilters(statuses=["failed"]),
+     SessionFilters(types=["debate", "ensemble"], statuses=["failed"])],
+)  # fmt: skip
+def test_counts_are_answered_from_a_covering_index(planned_store, filters):
+    where, params = planned_store._where(WS_HASH_PLACEHOLDER, check_query(filters, None))
+    con = planned_store.pool.connection()
+    plan = [r[3] for r in con.execute("EXPLAIN QUERY PLAN " + sql.count_sessions(where), params)]
+    assert len(plan) == 1 and "COVERING INDEX" in plan[0], plan
+
+
+@pytest.mark.parametrize("statement", [sql.GET_SESSION, sql.INSTANCES_OF, sql.MESSAGES_OF])
+def test_session_and_children_lookups_use_indexes(store, statement):
+    params = {"ws": WS_HASH_PLACEHOLDER, "id": "x", "pks": "[1, 2, 3]"}
+    con = store.pool.connection()
+    plan = [r[3] for r in con.execute("EXPLAIN QUERY PLAN " + statement, params)]
+    assert not any(step.startswith("SCAN") and "json_each" not in step for step in plan), plan
+
+
+# --- statements ---------------------------------------------------------------------------
+
+
+def count_statements(store: SqliteSessionRepository, action) -> int:
+    con = store.pool.connection()
+    executed = []
+    con.exec_trace = lambda cursor, statement, bindings: executed.append(statement) or True
+    try:
+        action()
+    finally:
+        con.exec_trace = None
+    return len(executed)
+
+
+def test_loading_all_sessions_takes_the_same_few_statements_for_any_number(store, workspace):
+    store.create_session(workspace, make_session("first", instances=2, messages=2))
+    few = count_statements(store, lambda: store.get_all_sessions(workspace))
+    for n in range(60):
+        store.create_session(workspace, make_session(f"s{n}", instances=3, messages=3))
+    many = count_statements(store, lambda: store.get_all_sessions(workspace))
+    assert few == many <= 5  # BEGIN, sessions, instances, messages, COMMIT
+
+
+def test_the_statement_cache_keeps_every_statement_prepared_after_a_warm_up(store, workspace):
+    def workload(round_: int) -> None:
+        session = make_session(f"w{round_}", instances=2, messages=1)
+        store.create_session(workspace, session)
+        store.add_chat_message(workspace, session.id, make_message(f"m{round_}"))
+        store.update_instance_status(workspace, session.id, 1, "completed")
+        session.task = f"renamed {round_}"
+        store.update_session(workspace, session)
+        store.get_session(workspace, session.id)
+        store.get_all_sessions(workspace)
+        store.query_sessions(workspace, SessionFilters(types=["debate"], search_query="renamed"))
+        store.list_sessions(workspace, SessionFilters(statuses=["running"]), limit=50)
+        store.count_sessions(workspace, SessionFilters(types=["debate"]))
+        store.search(workspace, "renamed")
+        store.delete_session(workspace, session.id)
+
+    workload(0)  # warm-up
+    before = store.pool.cache_stats()
+    for round_ in range(1, 6):
+        workload(round_)
+    after = store.pool.cache_stats()
+    hits = after["hits"] - before["hits"]
+    misses = after["misses"] - before["misses"]
+    assert hits > 0
+    assert hits / (hits + misses) >= 0.99, (hits, misses)
+
+
+def test_get_all_sessions_works_past_the_sqlite_variable_limit(store, workspace):
+    con = store.pool.connection()
+    store.create_session(workspace, make_session("seed"))
+    ws = store.get_session(workspace, "seed").workspace_hash
+    n = 40_000  # more than SQLITE_MAX_VARIABLE_NUMBER (32,766)
+    sessions = [make_session(f"bulk{i:05d}", created_at=at(i % 600), updated_at=at(i % 600))
+                for i in range(n)]  # fmt: skip
+
+    def bulk(con):
+        con.executemany(sql.INSERT_SESSION, [_session_params(s, ws) for s in sessions])
+        con.execute(
+            "INSERT INTO instances (session_pk, instance_id, worktree_path, branch, agent_name,"
+            " status, tmux_session_id) SELECT pk, 0, 'w', 'b', 'a', 'idle', 't' FROM sessions"
+        )
+
+    store.pool.write(bulk)
+    loaded = store.get_all_sessions(workspace)
+    assert len(loaded) == n + 1
+    assert all(len(s.instances) == 1 for s in loaded)
+    assert con is store.pool.connection()
+
+
+# --- writes touch only what they change, and all-or-nothing -------------------------------
+
+
+def rows_changed(store: SqliteSessionRepository, action) -> list[tuple[str, str]]:
+    con = store.pool.connection()
+    changes: list[tuple[str, str]] = []
+    base = {"sessions", "instances", "chat_messages", "workspaces"}
+
+    def hook(kind: int, database: str, table: str, rowid: int) -> None:
+        if table in base:
+            changes.append((apsw.mapping_authorizer_function[kind], table))
+
+    con.set_update_hook(hook)
+    try:
+        action()
+    finally:
+        con.set_update_hook(None)
+    return changes
+
+
+def test_adding_a_message_inserts_one_row_and_touches_its_session(store, workspace):
+    store.create_session(workspace, make_session(instances=3, messages=5))
+    changes = rows_changed(
+        store, lambda: store.add_chat_message(workspace, "session_1", make_message("new"))
+    )
+    assert sorted(changes) == [("SQLITE_INSERT", "chat_messages"), ("SQLITE_UPDATE", "sessions")]
+
+
+def test_changing_an_instance_status_updates_that_instance_and_its_session(store, workspace):
+    store.create_session(workspace, make_session(instances=3, messages=5))
+    changes = rows_changed(
+        store, lambda: store.update_instance_status(workspace, "session_1", 2, "failed")
+    )
+    assert sorted(changes) == [("SQLITE_UPDATE", "instances"), ("SQLITE_UPDATE", "sessions")]
+
+
+def test_updating_a_session_rewrites_only_the_children_that_differ(store, workspace):
+    session = make_session(instances=3, messages=3)
+    store.create_session(workspace, session)
+    session.instances[1].status = "completed"
+    session.chat_history.append(make_message("extra"))
+    changes = rows_changed(store, lambda: store.update_session(workspace, session))
+    assert sorted(changes) == [
+        ("SQLITE_INSERT", "chat_messages"),
+        ("SQLITE_UPDATE", "instances"),
+        ("SQLITE_UPDATE", "sessions"),
+    ]
+
+
+def test_a_write_that_fails_part_way_leaves_nothing_behind(store, workspace, monkeypatch):
+    store.create_session(workspace, make_session("kept", instances=1, messages=1))
+    before = [s.to_json() for s in store.get_all_sessions(workspace)]
+
+    def boom(*args, **kwargs):
+        raise apsw.IOError("injected failure after the rows were written")
+
+    monkeypatch.setattr(SqliteSessionRepository, "_index_text", staticmethod(boom))
+    with pytest.raises(DatabaseError, match="injected"):
+        store.create_session(workspace, make_session("lost", instances=2, messages=2))
+    session = store.get_session(workspace, "kept")
+    session.task = "changed"
+    with pytest.raises(DatabaseError):
+        store.update_session(workspace, session)
+    monkeypatch.undo()
+    assert [s.to_json() for s in store.get_all_sessions(workspace)] == before
+    counts = store.pool.connection().execute(
+        "SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM instances),"
+        " (SELECT count(*) FROM chat_messages)"
+    ).fetchone()
+    assert counts == (1, 1, 1)
+    assert store.pool.verify_integrity()
+
+
+def test_a_deleted_sessions_text_is_not_left_readable_in_the_files(store, workspace):
+    secret_task = "zanzibarquokka"
+    secret_message = "xylophonewombat"
+    secret_output = "quetzalnarwhal"
+    session = make_session(task=f"Task {secret_task}", messages=[make_message(content=secret_message)])
+    session.instances = [
+        __import__("conftest").make_instance(0, output=f"log {secret_output} " * 50)
+    ]
+    store.create_session(workspace, session)
+    store.create_session(workspace, make_session("other", instances=2, messages=2))
+    store.pool.optimize()
+    path = Path(store.pool.path)
+    assert secret_output.encode() in path.read_bytes()  # the check below could fail
+    store.delete_session(workspace, "session_1")
+    assert store.search(workspace, secret_task) == []
+    store.pool.optimize()
+    data = path.read_bytes() + Path(str(path) + "-wal").read_bytes()
+    for secret in (secret_task, secret_message, secret_output):
+        assert secret.encode() not in data, secret
+
+
+def test_json_columns_round_trip_runtime_mix_and_extra(store, workspace):
+    session = make_session(runtime_mix=["claude", "codex"], extra={"evaluation": {"score": 3}})
+    session.chat_history = [make_message(extra={"tokens": [1, 2]})]
+    store.create_session(workspace, session)
+    assert json.dumps(store.get_session(workspace, "session_1").to_json()) == json.dumps(
+        session.to_json()
+    )
