@@ -16,9 +16,29 @@ SNIPPET_TOKENS = 12
 _TOKEN = re.compile(r"[^\W_]+")
 
 
+def fold(text: str) -> str:
+    """``text`` case-folded one character to one, as unicode61 folds (``ß`` stays ``ß``).
+
+    ``str.casefold`` writes ``ß`` as ``ss`` and ``ﬁ`` as ``fi``, tokens the FTS5 index never
+    holds; a character whose full folding is longer keeps its one-character lower case, or
+    itself. Positions in the result are positions in ``text``.
+    """
+    folded = text.casefold()
+    if len(folded) == len(text):
+        return folded
+    return "".join(_fold_char(char) for char in text)
+
+
+def _fold_char(char: str) -> str:
+    for candidate in (char.casefold(), char.lower()):
+        if len(candidate) == 1:
+            return candidate
+    return char
+
+
 def tokens(text: str) -> list[str]:
-    """Lower-cased (casefolded) tokens of ``text``, as unicode61 splits it."""
-    return _TOKEN.findall(text.casefold())
+    """Case-folded tokens of ``text``, as unicode61 splits it."""
+    return _TOKEN.findall(fold(text))
 
 
 def query_terms(text: str) -> list[tuple[str, ...]]:

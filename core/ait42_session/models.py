@@ -45,6 +45,10 @@ def _text(value: Any, name: str, *, required: bool = True, nonempty: bool = Fals
         raise ValidationError(f"{name} must not be empty")
     if "\x00" in value:
         raise ValidationError(f"{name} must not contain NUL characters")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValidationError(f"{name} is not valid Unicode text (lone surrogate)") from exc
     return value
 
 

@@ -387,6 +387,8 @@ class SqliteSessionRepository:
         ws, _ = _workspace(workspace_path)
         if not isinstance(text, str):
             raise ValidationError("search text must be a string")
+        if limit is None:
+            raise ValidationError("limit must be a non-negative integer")
         check_page(limit, 0)
         terms = query_terms(text)
         if not terms or limit == 0:

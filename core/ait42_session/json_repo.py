@@ -1,0 +1,390 @@
+"""The editor's original store: one pretty-printed JSON array of sessions per workspace.
+
+It is the baseline the benchmarks measure, so it stays as the editor has it, not optimised:
+every call reads and parses the whole ``<sessions_dir>/<workspace_hash>.json``; every write
+serialises the whole array (serde_json's pretty style: two-space indent, no trailing newline)
+and writes it in place — no temporary file, no lock, no fsync. A crash mid-write can leave a
+truncated file, which the next read reports as ``StoreCorruptedError``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Callable
+
+from . import fulltext, paths
+from .errors import AlreadyExistsError, DatabaseError, NotFoundError, StoreCorruptedError
+from .errors import ValidationError
+from .models import INSTANCE_STATUSES, ChatMessage, WorktreeSession
+from .queries import SearchHit, SessionFilters, SessionSort, SessionSummary
+from .queries import check_page, check_query, filter_sort_page
+from .timestamps import now_rfc3339
+from .workspace import compute_workspace_hash, require_workspace_path
+
+__all__ = ["JsonSessionRepository"]
+
+_JSON_WHITESPACE = " \t\r\n"
+_ELLIPSIS = "…"
+
+
+class JsonSessionRepository:
+    """``SessionRepository`` over the editor's per-workspace JSON files."""
+
+    def __init__(self, sessions_dir: str | os.PathLike[str]) -> None:
+        self.sessions_dir = Path(sessions_dir)
+
+    @classmethod
+    def new_default(cls) -> "JsonSessionRepository":
+        """The store at ``$AIT42_HOME/sessions``."""
+        return cls(paths.default_sessions_dir())
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.sessions_dir)!r})"
+
+    # --- sessions --------------------------------------------------------------------------
+
+    def create_session(self, workspace_path: str, session: WorktreeSession) -> WorktreeSession:
+        """Store a new session; AlreadyExistsError when the workspace has its id."""
+        workspace = require_workspace_path(workspace_path)
+        _require_session(session)
+        file, ws_hash, sessions = self._load(workspace)
+        if any(s.id == session.id for s in sessions):
+            raise AlreadyExistsError(f"session {session.id!r} already exists in {workspace!r}")
+        sessions.append(session)
+        self._save(file, sessions)
+        return _copy(session, ws_hash)
+
+    def get_session(self, workspace_path: str, session_id: str) -> WorktreeSession:
+        """The stored session; NotFoundError when the workspace has no such id."""
+        workspace = require_workspace_path(workspace_path)
+        _require_id(session_id)
+        _, _, sessions = self._load(workspace)
+        return sessions[_index(sessions, session_id, workspace)]
+
+    def get_all_sessions(self, workspace_path: str) -> list[WorktreeSession]:
+        """Every session of the workspace, ``updated_at`` descending; ``[]`` for a blank path."""
+        if isinstance(workspace_path, str) and not workspace_path.strip():
+            return []
+        return self.query_sessions(workspace_path)
+
+    def update_session(self, workspace_path: str, session: WorktreeSession) -> WorktreeSession:
+        """Replace the stored session whole, ``updated_at`` included, in its place in the file."""
+        workspace = require_workspace_path(workspace_path)
+        _require_session(session)
+        file, ws_hash, sessions = self._load(workspace)
+        sessions[_index(sessions, session.id, workspace)] = session
+        self._save(file, sessions)
+        return _copy(session, ws_hash)
+
+    def delete_session(self, workspace_path: str, session_id: str) -> None:
+        """Remove the session; NotFoundError when the workspace has no such id."""
+        workspace = require_workspace_path(workspace_path)
+        _require_id(session_id)
+        file, _, sessions = self._load(workspace)
+        _index(sessions, session_id, workspace)
+        # The editor's `retain`: a hand-edited file with a repeated id loses every copy.
+        self._save(file, [s for s in sessions if s.id != session_id])
+
+    def add_chat_message(self, workspace_path: str, session_id: str, message: ChatMessage) -> None:
+        """Append the message to the chat history and set ``updated_at`` to now."""
+        if not isinstance(message, ChatMessage):
+            raise ValidationError(f"message must be a ChatMessage, got {type(message).__name__}")
+        message.validate()
+        self._touch(workspace_path, session_id, lambda s: s.chat_history.append(message))
+
+    def update_instance_status(
+        self, workspace_path: str, session_id: str, instance_id: int, new_status: str
+    ) -> None:
+        """Set one instance's status and the session's ``updated_at`` to now."""
+        if isinstance(instance_id, bool) or not isinstance(instance_id, int):
+            raise ValidationError(f"instance_id must be an integer, got {instance_id!r:.80}")
+        if new_status not in INSTANCE_STATUSES or not isinstance(new_status, str):
+            raise ValidationError(
+                f"status must be one of {', '.join(INSTANCE_STATUSES)}; got {new_status!r:.80}"
+            )
+
+        def change(session: WorktreeSession) -> None:
+            for instance in session.instances:
+                if instance.instance_id == instance_id:
+                    instance.status = new_status
+                    return
+            raise NotFoundError(f"instance {instance_id} not found in session {session.id!r}")
+
+        self._touch(workspace_path, session_id, change)
+
+    # --- queries ---------------------------------------------------------------------------
+
+    def query_sessions(
+        self,
+        workspace_path: str,
+        filters: SessionFilters | None = None,
+        sort: SessionSort | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[WorktreeSession]:
+        """The matching sessions, whole, in the asked order, one page."""
+        workspace = require_workspace_path(workspace_path)
+        query = check_query(filters, sort)
+        limit, offset = check_page(limit, offset)
+        _, _, sessions = self._load(workspace)
+        return filter_sort_page(sessions, query, limit, offset)
+
+    def list_sessions(
+        self,
+        workspace_path: str,
+        filters: SessionFilters | None = None,
+        sort: SessionSort | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[SessionSummary]:
+        """Summaries of the page ``query_sessions`` returns (the file is read whole anyway)."""
+        page = self.query_sessions(workspace_path, filters, sort, limit, offset)
+        return [SessionSummary.of(s) for s in page]
+
+    def count_sessions(self, workspace_path: str, filters: SessionFilters | None = None) -> int:
+        """How many sessions match the filters."""
+        return len(self.query_sessions(workspace_path, filters))
+
+    def search(self, workspace_path: str, text: str, limit: int = 50) -> list[SearchHit]:
+        """Every task, message and output holding all terms of ``text``, best first.
+
+        A linear scan: rank is minus the number of term occurrences (lower is better); ties
+        keep the session order of ``get_all_sessions``, then task, messages, outputs.
+        """
+        workspace = require_workspace_path(workspace_path)
+        if not isinstance(text, str):
+            raise ValidationError(f"search text must be a string, got {type(text).__name__}")
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
+            raise ValidationError("limit must be a non-negative integer")
+        terms = fulltext.query_terms(text)
+        if not terms or limit == 0:
+            return []
+        hits: list[SearchHit] = []
+        for session in self.get_all_sessions(workspace):
+            for kind, doc, ids in _documents(session):
+                hit = _match(doc, terms)
+                if hit is not None:
+                    occurrences, snippet = hit
+                    hits.append(SearchHit(session.id, kind, snippet, -float(occurrences), **ids))
+        hits.sort(key=lambda h: h.rank)
+        return hits[:limit]
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Nothing to release: every call opens and closes its file."""
+
+    def __enter__(self) -> "JsonSessionRepository":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # --- the file --------------------------------------------------------------------------
+
+    def _touch(
+        self, workspace_path: str, session_id: str, change: Callable[[WorktreeSession], None]
+    ) -> None:
+        """Load, change one session, set its ``updated_at`` to now, write the file back."""
+        workspace = require_workspace_path(workspace_path)
+        _require_id(session_id)
+        file, _, sessions = self._load(workspace)
+        session = sessions[_index(sessions, session_id, workspace)]
+        change(session)
+        session.updated_at = now_rfc3339()
+        self._save(file, sessions)
+
+    def _load(self, workspace: str) -> tuple[Path, str, list[WorktreeSession]]:
+        """The workspace's file, hash and sessions (each with ``workspace_hash`` set)."""
+        ws_hash = compute_workspace_hash(workspace)
+        file = self.sessions_dir / f"{ws_hash}.json"
+        try:
+            raw = file.read_bytes()
+        except FileNotFoundError:
+            return file, ws_hash, []
+        except OSError as exc:
+            raise DatabaseError(f"cannot read {file}: {exc}") from exc
+        sessions = []
+        for index, item in enumerate(_parse(file, raw)):
+            try:
+                session = WorktreeSession.from_json(item)
+            except (ValueError, TypeError) as exc:
+                raise StoreCorruptedError(f"{file}: session at index {index}: {exc}") from exc
+            session.workspace_hash = ws_hash
+            session.instances.sort(key=lambda i: i.instance_id)
+            sessions.append(session)
+        return file, ws_hash, sessions
+
+    def _save(self, file: Path, sessions: list[WorktreeSession]) -> None:
+        """Rewrite the file whole, as the editor does (created 0600, no temp file, no fsync)."""
+        text = json.dumps([s.to_json() for s in sessions], indent=2, ensure_ascii=False)
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError as exc:  # a lone surrogate, e.g. from "\ud800" in JSON
+            raise ValidationError(f"text cannot be stored as UTF-8: {exc}") from exc
+        paths.make_private_dirs(self.sessions_dir)
+        try:
+            fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, paths.PRIVATE_FILE_MODE)
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+        except OSError as exc:
+            raise DatabaseError(f"cannot write {file}: {exc}") from exc
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def _parse(file: Path, raw: bytes) -> list[Any]:
+    """The file's JSON array; ``[]`` for an empty or whitespace-only file."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise StoreCorruptedError(f"{file} is not valid UTF-8: {exc}") from exc
+    if not text.strip(_JSON_WHITESPACE):
+        return []
+    if "\x00" in text:
+        raise StoreCorruptedError(f"{file} contains NUL bytes")
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:
+        raise StoreCorruptedError(f"{file} is not valid JSON: {exc}") from exc
+    if not isinstance(data, list):
+        raise StoreCorruptedError(f"{file} does not hold a JSON array of sessions")
+    return data
+
+
+def _require_id(session_id: object) -> None:
+    if not isinstance(session_id, str) or not session_id:
+        raise ValidationError(f"session_id must be a non-empty string, got {session_id!r:.80}")
+
+
+def _require_session(session: object) -> None:
+    if not isinstance(session, WorktreeSession):
+        raise ValidationError(f"session must be a WorktreeSession, got {type(session).__name__}")
+    session.validate()
+
+
+def _index(sessions: list[WorktreeSession], session_id: str, workspace: str) -> int:
+    """Position of the first session with that id (the editor's ``find``); else NotFoundError."""
+    for index, session in enumerate(sessions):
+        if session.id == session_id:
+            return index
+    raise NotFoundError(f"session {session_id!r} not found in {workspace!r}")
+
+
+def _copy(session: WorktreeSession, ws_hash: str) -> WorktreeSession:
+    """A detached copy of ``session`` as a later read returns it."""
+    copy = WorktreeSession.from_json(session.to_json())
+    copy.workspace_hash = ws_hash
+    return copy
+
+
+# --- full-text scan -------------------------------------------------------------------------
+
+
+def _documents(session: WorktreeSession) -> list[tuple[str, str, dict[str, Any]]]:
+    """(kind, text, SearchHit ids) of each searchable text: task, messages, outputs."""
+    docs: list[tuple[str, str, dict[str, Any]]] = [("task", session.task, {})]
+    docs += [("message", m.content, {"message_id": m.id}) for m in session.chat_history]
+    docs += [
+        ("output", i.output, {"instance_id": i.instance_id})
+        for i in session.instances
+        if i.output is not None
+    ]
+    return docs
+
+
+# An occurrence of a term in a document: (first token, token after the last, term number).
+_Hit = tuple[int, int, int]
+
+
+def _match(doc: str, terms: list[tuple[str, ...]]) -> tuple[int, str] | None:
+    """(occurrences, snippet) when every term occurs in ``doc``; None otherwise."""
+    folded = fulltext.fold(doc)  # same length as doc: spans fit the original text
+    spans = [m.span() for m in fulltext._TOKEN.finditer(folded)]
+    words = [folded[start:end] for start, end in spans]
+    found: list[_Hit] = []
+    for number, term in enumerate(terms):
+        size = len(term)
+        starts = [i for i in range(len(words) - size + 1) if tuple(words[i : i + size]) == term]
+        if not starts:
+            return None
+        found += [(i, i + size, number) for i in starts]
+    found.sort()
+    return len(found), _snippet(doc, spans, found)
+
+
+def _window_score(found: list[_Hit], start: int, size: int) -> tuple[int, int, int]:
+    """FTS5's snippet score of the window at ``start``: 1000 per distinct term, 1 per repeat;
+    with the first and end token of the occurrences inside it."""
+    score, seen, first, last = 0, set(), -1, -1
+    for begin, end, number in found:
+        if start <= begin < start + size:
+            score += 1 if number in seen else 1000
+            seen.add(number)
+            first = begin if first < 0 else first
+            last = end
+    return score, first, last
+
+
+def _sentence_starts(text: str, spans: list[tuple[int, int]]) -> list[int]:
+    """Tokens that begin a sentence as FTS5 sees it: the first, and any after ". " or ": "."""
+    starts = [0]
+    for k in range(1, len(spans)):
+        gap = text[spans[k - 1][1] : spans[k][0]]
+        stripped = gap.rstrip(" \t\n\r")
+        if len(stripped) < len(gap) and stripped[-1:] in (".", ":"):
+            starts.append(k)
+    return starts
+
+
+def _best_window(text: str, spans: list[tuple[int, int]], found: list[_Hit]) -> int:
+    """First token of the snippet window, chosen as FTS5's ``snippet()`` chooses it."""
+    size, count = fulltext.SNIPPET_TOKENS, len(spans)
+    sentences = _sentence_starts(text, spans) if count > size else []
+    best_score, best_start = 0, 0
+    for begin, _, _ in found:
+        score, first, last = _window_score(found, begin, size)
+        if score > best_score:
+            adjusted = first - int((size - (last - first)) / 2)  # C division truncates
+            best_score, best_start = score, max(0, min(adjusted, count - size))
+        # A window that starts at the sentence holding the occurrence wins a bonus.
+        sentence = max((s for s in sentences if s <= begin), default=begin)
+        if sentence < begin:
+            score = _window_score(found, sentence, size)[0] + (120 if sentence == 0 else 100)
+            if score > best_score:
+                best_score, best_start = score, sentence
+    return best_start
+
+
+def _snippet(text: str, spans: list[tuple[int, int]], found: list[_Hit]) -> str:
+    """About SNIPPET_TOKENS tokens of ``text`` with every occurrence in ``[`` ``]``, "…" where
+    cut; overlapping occurrences share one bracket. Mirrors FTS5's ``snippet()``."""
+    lo = _best_window(text, spans, found)
+    hi = min(len(spans), lo + fulltext.SNIPPET_TOKENS) - 1
+    merged: list[list[int]] = []  # [first token, last token]
+    for begin, end, _ in found:
+        if merged and begin <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end - 1)
+        else:
+            merged.append([begin, end - 1])
+    pieces = [_ELLIPSIS] if lo > 0 else []
+    position = spans[lo][0] if lo > 0 else 0
+    for first, last in merged:
+        first, last = max(first, lo), min(last, hi)
+        if first > last:
+            continue
+        begin, stop = spans[first][0], spans[last][1]
+        pieces += [text[position:begin], "[", text[begin:stop], "]"]
+        position = stop
+    if hi == len(spans) - 1:
+        pieces.append(text[position:])
+    else:
+        pieces += [text[position : spans[hi][1]], _ELLIPSIS]
+    return "".join(pieces)
