@@ -918,3 +918,17 @@ def test_new_default_lives_under_ait42_home(
     assert ait42_home.exists() and any(ait42_home.iterdir())
     with Store.new_default() as again:
         assert ids(again.get_all_sessions(workspace)) == ["s1"]
+
+
+def test_a_workspace_path_with_undecodable_bytes_works_and_hashes_like_the_editor(
+    repo: Any, tmp_path: Path
+) -> None:
+    import hashlib
+
+    from ait42_session import compute_workspace_hash
+
+    path = str(tmp_path / "missing") + "/caf\udce9"  # b"caf\xe9", Latin-1 on a UTF-8 system
+    lossy = (str(tmp_path / "missing") + "/caf\ufffd").encode()
+    assert compute_workspace_hash(path) == hashlib.sha256(lossy).hexdigest()[:16]
+    repo.create_session(path, make_session())
+    assert [s.id for s in repo.get_all_sessions(path)] == ["session_1"]

@@ -49,7 +49,8 @@ def _workspace(workspace_path: object) -> tuple[str, str]:
     """(hash, recorded path) of a workspace path; ValidationError when blank."""
     path = require_workspace_path(workspace_path)
     real = os.path.realpath(path) if os.path.exists(path) else path.rstrip("/") or path
-    return compute_workspace_hash(path), real
+    # Undecodable bytes of a POSIX path are recorded as U+FFFD, as the hash sees them.
+    return compute_workspace_hash(path), os.fsencode(real).decode("utf-8", "replace")
 
 
 def _session_params(session: WorktreeSession, ws: str) -> dict[str, Any]:

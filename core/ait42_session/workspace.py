@@ -16,7 +16,9 @@ def compute_workspace_hash(path: str | os.PathLike[str]) -> str:
         normalized = os.path.realpath(text)
     else:
         normalized = text.rstrip("/")
-    return hashlib.sha256(normalized.encode("utf-8", "surrogateescape")).hexdigest()[:16]
+    # Rust's to_string_lossy: bytes that are not UTF-8 become U+FFFD before hashing.
+    lossy = os.fsencode(normalized).decode("utf-8", "replace")
+    return hashlib.sha256(lossy.encode("utf-8")).hexdigest()[:16]
 
 
 def require_workspace_path(path: object) -> str:
