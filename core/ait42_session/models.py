@@ -113,7 +113,7 @@ def _unknown(data: Mapping[str, Any], known: tuple[str, ...]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if key not in known}
 
 
-@dataclass
+@dataclass(slots=True)
 class ChatMessage:
     id: str
     role: str
@@ -158,7 +158,7 @@ class ChatMessage:
         return out
 
 
-@dataclass
+@dataclass(slots=True)
 class WorktreeInstance:
     instance_id: int
     worktree_path: str
@@ -243,7 +243,7 @@ class WorktreeInstance:
         return out
 
 
-@dataclass
+@dataclass(slots=True)
 class WorktreeSession:
     id: str
     type: str
