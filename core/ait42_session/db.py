@@ -10,6 +10,7 @@ Every driver error leaves here as the package's own error, with the original as 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import re
@@ -22,6 +23,7 @@ from typing import Callable, Iterator, TypeVar
 import apsw
 
 from .errors import DatabaseError, MigrationError, SessionError, StoreCorruptedError
+from .errors import ValidationError
 from .paths import PRIVATE_FILE_MODE, default_db_path, make_private_dirs
 from .queries import text_matches
 
@@ -35,6 +37,7 @@ WRITE_ATTEMPTS = 5
 STATEMENT_CACHE_SIZE = 256
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _FTS_TABLES = ("fts_tasks", "fts_messages", "fts_outputs", "session_trigrams")
+_SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 def migration_scripts() -> list[tuple[int, str, str]]:
@@ -49,6 +52,16 @@ def migration_scripts() -> list[tuple[int, str, str]]:
     if [version for version, _, _ in found] != list(range(1, len(found) + 1)):
         raise MigrationError(f"migrations are not numbered 0001 onward without gaps: {found!r}")
     return found
+
+
+def _not_sqlite(path: Path) -> bool:
+    """True when the file has content that does not begin with SQLite's header string."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(len(_SQLITE_HEADER))
+    except OSError:
+        return False  # SQLite reports what it finds (a folder, no permission, ...)
+    return bool(head) and head != _SQLITE_HEADER
 
 
 def _error_for(exc: apsw.Error, path: str) -> SessionError:
@@ -71,7 +84,9 @@ class DbPool:
     process crash, and cannot corrupt the database.
     """
 
-    def __init__(self, path: str | os.PathLike[str], *, synchronous: str = "NORMAL") -> None:
+    def __init__(
+        self, path: str | os.PathLike[str], *, synchronous: str = "NORMAL", vfs: str | None = None
+    ) -> None:
         text = os.fspath(path)
         if not text or text == ":memory:" or text.startswith("file:"):
             raise DatabaseError(f"a database file path is required, got {text!r}")
@@ -79,12 +94,17 @@ class DbPool:
             raise ValueError(f"synchronous must be one of {SYNCHRONOUS_MODES}")
         self._path = Path(text).expanduser().absolute()
         self._synchronous = synchronous.upper()
+        self._vfs = vfs  # an apsw.VFS name; None: SQLite's default (tests inject faults with one)
         self._local = threading.local()
         self._connections: list[apsw.Connection] = []
         self._lock = threading.Lock()
         self._closed = False
         make_private_dirs(self._path.parent)
-        self._schema_version = self._migrate(self.connection())
+        try:
+            self._schema_version = self._migrate(self.connection())
+        except BaseException:
+            self.close()  # not left for the garbage collector to close (and checkpoint) later
+            raise
 
     @classmethod
     def with_path(cls, path: str | os.PathLike[str], *, synchronous: str = "NORMAL") -> "DbPool":
@@ -125,6 +145,11 @@ class DbPool:
                 os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE))
             except OSError as exc:
                 raise DatabaseError(f"cannot create database file {path}: {exc}") from exc
+        elif _not_sqlite(self._path):
+            # SQLite would take a file shorter than its header for a new database and write it.
+            raise StoreCorruptedError(
+                f"{path}: the database file is damaged or not SQLite (no SQLite header)"
+            )
         with self.translate_errors():
             try:
                 os.chmod(path, PRIVATE_FILE_MODE)
@@ -134,6 +159,7 @@ class DbPool:
                 path,
                 flags=apsw.SQLITE_OPEN_READWRITE,
                 statementcachesize=STATEMENT_CACHE_SIZE,
+                vfs=self._vfs,
             )
             try:
                 con.set_busy_timeout(BUSY_TIMEOUT_MS)
@@ -188,7 +214,8 @@ class DbPool:
                 con.pragma("user_version", number)
             con.execute("COMMIT")
         except apsw.Error as exc:
-            con.execute("ROLLBACK")
+            if not con.get_autocommit():  # an I/O error or a full disk has rolled back already
+                con.execute("ROLLBACK")
             raise MigrationError(f"{self._path}: migration {name} failed: {exc}") from exc
 
     # --- transactions ---------------------------------------------------------------------
@@ -201,7 +228,32 @@ class DbPool:
         except SessionError:
             raise
         except apsw.Error as exc:
+            if isinstance(exc, (apsw.IOError, apsw.NotADBError, apsw.CorruptError)):
+                self._discard_connection()
             raise _error_for(exc, str(self._path)) from exc
+        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+            # Stored text or JSON that does not decode was not written by this code: damage.
+            raise StoreCorruptedError(f"{self._path}: a stored value is damaged ({exc})") from exc
+        except (OverflowError, UnicodeEncodeError) as exc:
+            # APSW cannot bind it: an integer beyond 64 bits, or text with a lone surrogate.
+            raise ValidationError(f"a value cannot be stored in SQLite: {exc}") from exc
+
+    def _discard_connection(self) -> None:
+        """Close this thread's connection: after an I/O error or a damaged read its page cache
+        may hold pages that do not match the file (seen: a read error while a write rolled back
+        left the next write reporting corruption), so the next call opens a fresh one."""
+        con = getattr(self._local, "con", None)
+        self._local.con = None
+        self._local.configured = False
+        if con is None:
+            return
+        with self._lock:
+            if con in self._connections:
+                self._connections.remove(con)
+        try:
+            con.close()
+        except apsw.Error:
+            pass
 
     def _connection_ready(self) -> apsw.Connection:
         con = self.connection()
@@ -217,9 +269,13 @@ class DbPool:
         with self.translate_errors():
             con.execute("BEGIN")
             try:
-                return work(con)
-            finally:
-                con.execute("COMMIT")
+                result = work(con)
+            except BaseException:
+                if not con.get_autocommit():  # an I/O error may have ended it already
+                    con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+            return result
 
     def write(self, work: Callable[[apsw.Connection], T]) -> T:
         """Run ``work`` in a ``BEGIN IMMEDIATE`` transaction: all of it commits, or none.

@@ -31,6 +31,9 @@ MESSAGE_ROLES = ("user", "assistant", "system")
 U32_MAX = 2**32 - 1
 # The editor types total_duration as u64; SQLite integers are signed 64-bit.
 I64_MAX = 2**63 - 1
+# Deepest nesting of an extra value. The editor's serde_json reads no JSON deeper than 128
+# levels, and a value near Python's recursion limit could be stored yet fail to load again.
+MAX_EXTRA_DEPTH = 100
 
 
 # --- field checks: each returns the value or raises ValidationError -------------------------
@@ -96,11 +99,31 @@ def _extra(value: Any, name: str, known: tuple[str, ...]) -> dict[str, Any]:
     clash = [key for key in value if key in known]
     if clash:
         raise ValidationError(f"{name}.extra repeats known keys: {', '.join(clash)}")
+    if _nesting(value) > MAX_EXTRA_DEPTH:
+        raise ValidationError(f"{name}.extra nests deeper than {MAX_EXTRA_DEPTH} levels")
     try:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError, RecursionError) as exc:
         raise ValidationError(f"{name}.extra is not plain JSON: {exc}") from exc
     return value
+
+
+def _nesting(value: Any) -> int:
+    """How deep lists and dicts nest in ``value`` (without recursion; stops past the limit)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_EXTRA_DEPTH:
+            break
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def _object(data: Any, name: str) -> Mapping[str, Any]:

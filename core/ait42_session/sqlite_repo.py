@@ -45,6 +45,12 @@ def _require_id(session_id: object) -> str:
     return session_id
 
 
+def _require_session(session: object) -> None:
+    if not isinstance(session, WorktreeSession):
+        raise ValidationError(f"session must be a WorktreeSession, got {type(session).__name__}")
+    session.validate()
+
+
 def _workspace(workspace_path: object) -> tuple[str, str]:
     """(hash, recorded path) of a workspace path; ValidationError when blank."""
     path = require_workspace_path(workspace_path)
@@ -116,17 +122,20 @@ def _message_params(pk: int, position: int, message: ChatMessage) -> dict[str, A
 
 
 def _session_from_row(row: Sequence[Any], ws: str) -> WorktreeSession:
-    (_, id_, type_, task, status, created_at, updated_at, completed_at, model, timeout,
-     preserve, winner, runtime_mix, duration, files, added, deleted, extra) = row  # fmt: skip
+    # SESSION_COLUMNS lists the model's fields in order after pk (instances and chat history
+    # are filled in afterwards).
+    preserve, runtime_mix, extra = row[10], row[12], row[17]
     return WorktreeSession(
-        id=id_, type=type_, task=task, status=status, created_at=created_at,
-        updated_at=updated_at, completed_at=completed_at, model=model, timeout_seconds=timeout,
-        preserve_worktrees=None if preserve is None else bool(preserve), winner_id=winner,
-        runtime_mix=None if runtime_mix is None else json.loads(runtime_mix),
-        total_duration=duration, total_files_changed=files, total_lines_added=added,
-        total_lines_deleted=deleted, instances=[], chat_history=[], workspace_hash=ws,
-        extra={} if extra is None else json.loads(extra),
-    )  # fmt: skip
+        *row[1:10],
+        None if preserve is None else bool(preserve),
+        row[11],
+        None if runtime_mix is None else json.loads(runtime_mix),
+        *row[13:17],
+        [],
+        [],
+        ws,
+        {} if extra is None else json.loads(extra),
+    )
 
 
 def _summary_from_row(row: Sequence[Any], ws: str) -> SessionSummary:
@@ -144,23 +153,16 @@ def _summary_from_row(row: Sequence[Any], ws: str) -> SessionSummary:
 
 
 def _instance_from_row(row: Sequence[Any]) -> WorktreeInstance:
-    (_, instance_id, worktree_path, branch, agent_name, status, tmux, output, start, end,
-     files, added, deleted, runtime, model, label, extra) = row  # fmt: skip
-    return WorktreeInstance(
-        instance_id=instance_id, worktree_path=worktree_path, branch=branch,
-        agent_name=agent_name, status=status, tmux_session_id=tmux, output=output,
-        start_time=start, end_time=end, files_changed=files, lines_added=added,
-        lines_deleted=deleted, runtime=runtime, model=model, runtime_label=label,
-        extra={} if extra is None else json.loads(extra),
-    )  # fmt: skip
+    # INSTANCE_COLUMNS lists the model's fields in order after session_pk, so the row passes
+    # positionally: loading is the hot path of get_all_sessions.
+    extra = row[16]
+    return WorktreeInstance(*row[1:16], {} if extra is None else json.loads(extra))
 
 
 def _message_from_row(row: Sequence[Any]) -> ChatMessage:
-    _, id_, role, content, timestamp, instance_id, extra = row
-    return ChatMessage(
-        id=id_, role=role, content=content, timestamp=timestamp, instance_id=instance_id,
-        extra={} if extra is None else json.loads(extra),
-    )  # fmt: skip
+    # MESSAGE_COLUMNS lists the model's fields in order after session_pk.
+    extra = row[6]
+    return ChatMessage(*row[1:6], {} if extra is None else json.loads(extra))
 
 
 class SqliteSessionRepository:
@@ -171,9 +173,9 @@ class SqliteSessionRepository:
 
     @classmethod
     def with_path(
-        cls, path: str | os.PathLike[str], *, synchronous: str = "NORMAL"
+        cls, path: str | os.PathLike[str], *, synchronous: str = "NORMAL", vfs: str | None = None
     ) -> "SqliteSessionRepository":
-        return cls(DbPool(path, synchronous=synchronous))
+        return cls(DbPool(path, synchronous=synchronous, vfs=vfs))
 
     @classmethod
     def new_default(cls, *, synchronous: str = "NORMAL") -> "SqliteSessionRepository":
@@ -197,7 +199,7 @@ class SqliteSessionRepository:
 
     def create_session(self, workspace_path: str, session: WorktreeSession) -> WorktreeSession:
         ws, real_path = _workspace(workspace_path)
-        session.validate()
+        _require_session(session)
         params = _session_params(session, ws)
 
         def work(con: apsw.Connection) -> None:
@@ -214,7 +216,7 @@ class SqliteSessionRepository:
 
     def update_session(self, workspace_path: str, session: WorktreeSession) -> WorktreeSession:
         ws, _ = _workspace(workspace_path)
-        session.validate()
+        _require_session(session)
         params = _session_params(session, ws)
 
         def work(con: apsw.Connection) -> None:
@@ -475,8 +477,8 @@ class SqliteSessionRepository:
             return sessions
         by_pk = {row[0]: session for row, session in zip(rows, sessions)}
         pks = json.dumps(list(by_pk))
-        for row in con.execute(sql.INSTANCES_OF, {"pks": pks}):
+        for row in con.execute(sql.INSTANCES_OF, {"pks": pks}).fetchall():
             by_pk[row[0]].instances.append(_instance_from_row(row))
-        for row in con.execute(sql.MESSAGES_OF, {"pks": pks}):
+        for row in con.execute(sql.MESSAGES_OF, {"pks": pks}).fetchall():
             by_pk[row[0]].chat_history.append(_message_from_row(row))
         return sessions

@@ -18,10 +18,20 @@ _RFC3339 = re.compile(
 )
 _EPOCH_ORDINAL = _dt.date(1970, 1, 1).toordinal()
 _NS_PER_S = 1_000_000_000
+# Instants compare as signed 64-bit nanoseconds (SQLite's integers): 1677-09-21 to 2262-04-11.
+_MIN_NS, _MAX_NS = -(2**63), 2**63 - 1
 
 
 def to_instant_ns(value: str, field: str = "timestamp") -> int:
-    """Nanoseconds since the epoch of an RFC 3339 timestamp; ValidationError if it is not one."""
+    """Nanoseconds since the epoch of an RFC 3339 timestamp; ValidationError if it is not one,
+    or if it falls outside the years 1677-2262 that 64-bit nanoseconds can hold."""
+    instant = _instant_ns(value, field)
+    if not _MIN_NS <= instant <= _MAX_NS:
+        raise ValidationError(f"{field} is outside the years 1677-2262: {value[:64]!r}")
+    return instant
+
+
+def _instant_ns(value: str, field: str) -> int:
     if not isinstance(value, str):
         raise ValidationError(f"{field} must be a string, got {type(value).__name__}")
     match = _RFC3339.match(value)
@@ -52,7 +62,12 @@ def now_rfc3339() -> str:
 
 
 def to_date_bound_ns(value: str | _dt.datetime | _dt.date, field: str) -> int:
-    """A filter bound: an RFC 3339 string, an aware datetime, or a date (midnight UTC)."""
+    """A filter bound: an RFC 3339 string, an aware datetime, or a date (midnight UTC); one
+    beyond the years 1677-2262 is held at the nearest end (every stored instant is inside)."""
+    return min(max(_bound_ns(value, field), _MIN_NS), _MAX_NS)
+
+
+def _bound_ns(value: str | _dt.datetime | _dt.date, field: str) -> int:
     if isinstance(value, _dt.datetime):
         if value.tzinfo is None:
             raise ValidationError(f"{field} must be timezone-aware")
@@ -60,4 +75,4 @@ def to_date_bound_ns(value: str | _dt.datetime | _dt.date, field: str) -> int:
         return (delta.days * 86_400 + delta.seconds) * _NS_PER_S + delta.microseconds * 1000
     if isinstance(value, _dt.date):
         return (value.toordinal() - _EPOCH_ORDINAL) * 86_400 * _NS_PER_S
-    return to_instant_ns(value, field)
+    return _instant_ns(value, field)

@@ -31,4 +31,8 @@ def require_workspace_path(path: object) -> str:
         raise ValidationError("workspace_path must not be blank")
     if "\x00" in path:
         raise ValidationError("workspace_path must not contain NUL characters")
+    try:
+        os.fsencode(path)  # a lone surrogate (not from undecodable bytes) names no file
+    except UnicodeEncodeError as exc:
+        raise ValidationError("workspace_path is not a valid file path") from exc
     return path
