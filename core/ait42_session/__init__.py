@@ -19,10 +19,16 @@ from .repository import SessionRepository
 from .sqlite_repo import SqliteSessionRepository
 from .workspace import compute_workspace_hash
 
-try:  # written alongside; present once the JSON store lands
-    from .json_repo import JsonSessionRepository
-except ImportError:  # pragma: no cover
-    pass
+from .json_repo import JsonSessionRepository
+from .migration import (
+    DualWriteRepository,
+    ExportReport,
+    FallbackRepository,
+    ImportIssue,
+    ImportReport,
+    export_json,
+    import_json,
+)
 
 __version__ = "0.1.0"
 
@@ -31,6 +37,11 @@ __all__ = [
     "ChatMessage",
     "DatabaseError",
     "DbPool",
+    "DualWriteRepository",
+    "ExportReport",
+    "FallbackRepository",
+    "ImportIssue",
+    "ImportReport",
     "JsonSessionRepository",
     "MigrationError",
     "NotFoundError",
@@ -40,11 +51,12 @@ __all__ = [
     "SessionRepository",
     "SessionSort",
     "SessionSummary",
-    "SessionError",
     "SqliteSessionRepository",
     "StoreCorruptedError",
     "ValidationError",
     "WorktreeInstance",
     "WorktreeSession",
     "compute_workspace_hash",
+    "export_json",
+    "import_json",
 ]

@@ -1,0 +1,359 @@
+"""The ``ait42-session`` command line: import, export, verify, optimize, stats, search.
+
+Each command opens the store, calls one library function and prints the result (``--json``
+for scripts). Exit status: 0 success, 1 a reported failure (import problems, a failed check,
+a library error, printed as one line on stderr), 2 bad usage (argparse's own).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import SessionError
+from .health import store_stats, verify_store
+from .migration import ImportReport, export_json, import_json
+from .paths import default_db_path, default_sessions_dir
+from .sqlite_repo import SqliteSessionRepository
+
+__all__ = ["build_parser", "main"]
+
+PROG = "ait42-session"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class CommandFailed(Exception):
+    """A failure the command reports on stderr as one line, exiting 1."""
+
+
+# --- output ---------------------------------------------------------------------------------
+
+
+def _emit_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def _table(rows: Sequence[Sequence[Any]], header: Sequence[str] | None = None) -> None:
+    """Print rows as aligned columns; all-number columns right-aligned."""
+    body = [[str(cell) for cell in row] for row in rows]
+    if header:
+        body.insert(0, list(header))
+    if not body:
+        return
+    columns = range(len(body[0]))
+    widths = [max(len(row[i]) for row in body) for i in columns]
+    data = body[1:] if header else body
+    numeric = [all(row[i].lstrip("-").isdigit() for row in data) for i in columns]
+    for row in body:
+        cells = [
+            cell.rjust(widths[i]) if numeric[i] else cell.ljust(widths[i])
+            for i, cell in enumerate(row)
+        ]
+        print("  ".join(cells).rstrip())
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if n < 1024 or unit == "GiB":
+            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024  # type: ignore[assignment]
+    return str(n)
+
+
+# --- opening the store ----------------------------------------------------------------------
+
+
+def _db_path(args: argparse.Namespace) -> Path:
+    return Path(args.db).expanduser() if args.db else default_db_path()
+
+
+def _open_existing(args: argparse.Namespace) -> SqliteSessionRepository:
+    """The store at --db; a missing file is an error (only import creates one)."""
+    path = _db_path(args)
+    if not path.is_file():
+        raise CommandFailed(f"no database at {path} (run `{PROG} import` first, or pass --db)")
+    return SqliteSessionRepository.with_path(path)
+
+
+@contextlib.contextmanager
+def _store_for_import(args: argparse.Namespace) -> Iterator[SqliteSessionRepository]:
+    """The store to import into; a dry run against a missing database uses a throwaway one."""
+    path = _db_path(args)
+    if args.dry_run and not path.exists():
+        with (
+            tempfile.TemporaryDirectory(prefix="ait42-dry-run-") as scratch,
+            SqliteSessionRepository.with_path(Path(scratch) / "sessions.db") as repo,
+        ):
+            yield repo
+        return
+    with SqliteSessionRepository.with_path(path) as repo:
+        yield repo
+
+
+class _PlainProgress:
+    """A one-line counter on stderr, when tqdm is not installed."""
+
+    def __call__(self, done: int, total: int, path: Path) -> None:
+        end = "\n" if done == total else ""
+        print(f"\rimporting {done}/{total} files", end=end, file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool) -> Iterator[Any]:
+    """A progress hook for import_json: a tqdm bar on a terminal, else nothing."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        yield _PlainProgress()
+        return
+    with tqdm(total=0, unit="file", desc="importing", file=sys.stderr, leave=False) as bar:
+        yield bar
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+def _print_import(report: ImportReport, source: Path) -> None:
+    note = " (dry run: nothing was written)" if report.dry_run else ""
+    print(f"Import from {source}{note}")
+    _table([
+        ("source files", report.files_seen),
+        ("unchanged files", report.unchanged_files),
+        ("files imported", report.files),
+        ("sessions imported", report.sessions),
+        ("  replacing stored", report.replaced),
+        ("instances", report.instances),
+        ("messages", report.messages),
+        ("skipped (already stored)", report.skipped),
+        ("problems", len(report.errors)),
+    ])  # fmt: skip
+    if report.backup_path:
+        print(f"Backup of the database before this first import: {report.backup_path}")
+    if report.errors:
+        print("Problems (nothing of these was imported):")
+        for issue in report.errors:
+            print(f"  {issue}")
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    source = Path(args.sessions_dir).expanduser() if args.sessions_dir else default_sessions_dir()
+    with _store_for_import(args) as repo, _progress(not args.json and not args.no_progress) as bar:
+        report = import_json(source, repo, dry_run=args.dry_run, progress=bar)
+    if args.json:
+        _emit_json({"source": str(source), **report.to_dict(), "ok": report.ok})
+    else:
+        _print_import(report, source)
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    out_dir = Path(args.out_dir).expanduser()
+    with _open_existing(args) as repo:
+        report = export_json(repo, out_dir)
+    if args.json:
+        _emit_json({"out_dir": str(out_dir), "files": report.files, "sessions": report.sessions})
+    else:
+        print(f"Exported {report.sessions} sessions to {report.files} files in {out_dir}")
+    return EXIT_OK
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    with _open_existing(args) as repo:
+        report = verify_store(repo)
+    if args.json:
+        _emit_json(report.to_dict())
+        return EXIT_OK if report.ok else EXIT_FAILED
+    ok = lambda good: "ok" if good else "FAILED"  # noqa: E731
+    rows: list[tuple[str, Any]] = [
+        ("integrity check", ok(report.integrity == ["ok"])),
+        ("foreign keys", ok(report.foreign_key_violations == 0)),
+    ]
+    rows += [(f"full-text index {name}", ok(good)) for name, good in report.fts.items()]
+    rows.append(("substring index rows", ok(report.trigram_rows == report.counts["sessions"])))
+    rows += [(name, count) for name, count in report.counts.items()]
+    rows += [(f"orphan {name}", count) for name, count in report.orphans.items()]
+    _table(rows)
+    for line in report.integrity if report.integrity != ["ok"] else []:
+        print(f"  {line}")
+    print("OK" if report.ok else "PROBLEMS FOUND")
+    return EXIT_OK if report.ok else EXIT_FAILED
+
+
+def cmd_optimize(args: argparse.Namespace) -> int:
+    with _open_existing(args) as repo:
+        before = store_stats(repo)
+        repo.pool.optimize()
+        after = store_stats(repo)
+    sizes = {
+        "db_bytes_before": before.db_bytes, "wal_bytes_before": before.wal_bytes,
+        "db_bytes_after": after.db_bytes, "wal_bytes_after": after.wal_bytes,
+    }  # fmt: skip
+    if args.json:
+        _emit_json(sizes)
+    else:
+        print(f"Optimized {after.path}: database {_size(after.db_bytes)}, "
+              f"WAL {_size(before.wal_bytes)} -> {_size(after.wal_bytes)}")  # fmt: skip
+    return EXIT_OK
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    with _open_existing(args) as repo:
+        stats = store_stats(repo)
+    if args.json:
+        _emit_json(stats.to_dict())
+        return EXIT_OK
+    print(f"Database {stats.path} (schema {stats.schema_version}, "
+          f"migration status {stats.migration_status})")  # fmt: skip
+    _table([
+        ("database file", _size(stats.db_bytes)),
+        ("WAL file", _size(stats.wal_bytes)),
+        ("shared-memory file", _size(stats.shm_bytes)),
+        ("pages (free)", f"{stats.page_count} ({stats.freelist_pages}) x {stats.page_size} B"),
+        ("imported JSON files", stats.imported_files),
+        ("backup", stats.json_backup_path or "-"),
+    ])  # fmt: skip
+    print()
+    rows = [(w.hash, w.sessions, w.instances, w.messages, w.path or "(imported, not opened yet)")
+            for w in stats.workspaces]  # fmt: skip
+    totals = stats.totals
+    rows.append(("total", totals["sessions"], totals["instances"], totals["messages"], ""))
+    _table(rows, header=("workspace", "sessions", "instances", "messages", "path"))
+    return EXIT_OK
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    with _open_existing(args) as repo:
+        hits = repo.search(args.workspace, args.text, limit=args.limit)
+    if args.json:
+        _emit_json([hit.__dict__ for hit in hits])
+        return EXIT_OK
+    for hit in hits:
+        where = hit.kind
+        if hit.message_id is not None:
+            where += f" {hit.message_id}"
+        if hit.instance_id is not None:
+            where += f" #{hit.instance_id}"
+        print(f"{hit.session_id}\t{where}\t{' '.join(hit.snippet.split())}")
+    if not hits:
+        print("no matches", file=sys.stderr)
+    return EXIT_OK
+
+
+# --- parser ---------------------------------------------------------------------------------
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser: global --db, one subcommand each with its own --help."""
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Manage the AIT42 editor's SQLite session store and its move from JSON.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    db_help = "the database file (default: $AIT42_HOME/sessions.db)"
+    parser.add_argument("--db", metavar="PATH", help=db_help)
+    # --db is accepted after the command too; there it only overrides when given.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--db", metavar="PATH", default=argparse.SUPPRESS, help=db_help)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def command(name: str, handler: Callable[[argparse.Namespace], int], summary: str,
+                details: str, json_flag: bool = True) -> argparse.ArgumentParser:  # fmt: skip
+        sub = commands.add_parser(name, parents=[common], help=summary,
+                                  description=f"{summary} {details}")  # fmt: skip
+        if json_flag:
+            sub.add_argument("--json", action="store_true", help="print the result as JSON")
+        sub.set_defaults(handler=handler)
+        return sub
+
+    sub = command(
+        "import", cmd_import, "Import the editor's JSON session files into the database.",
+        "Safe to run again: unchanged files are skipped, changed files bring in their new and "
+        "changed sessions, the JSON files are never modified. Exits 1 when any file or session "
+        "was reported. Creates the database if needed; the first import into a database that "
+        "already holds sessions backs it up first.",
+    )  # fmt: skip
+    sub.add_argument(
+        "sessions_dir",
+        nargs="?",
+        metavar="SESSIONS_DIR",
+        help="folder of <hash>.json files (default: $AIT42_HOME/sessions)",
+    )
+    sub.add_argument(
+        "--dry-run", action="store_true", help="report what would be imported, change nothing"
+    )
+    sub.add_argument("--no-progress", action="store_true", help="no progress bar on a terminal")
+
+    sub = command(
+        "export", cmd_export, "Write the database back as the editor's JSON files.",
+        "One <hash>.json per workspace, written atomically (0600 files, 0700 folder). "
+        "Exporting into $AIT42_HOME/sessions returns the editor to its JSON store.",
+    )  # fmt: skip
+    sub.add_argument("out_dir", metavar="OUT_DIR", help="folder to write the files to")
+
+    command(
+        "verify", cmd_verify, "Check the database.",
+        "SQLite's integrity check, foreign keys, every full-text index, row counts and orphan "
+        "rows. Exits 1 when a check fails.",
+    )  # fmt: skip
+    command(
+        "optimize", cmd_optimize, "Optimize the database.",
+        "Runs PRAGMA optimize and truncates the write-ahead log.",
+    )  # fmt: skip
+    command(
+        "stats", cmd_stats, "Show sizes and counts.",
+        "Sessions, instances and messages per workspace; database, WAL and shared-memory "
+        "file sizes; the recorded migration phase.",
+    )  # fmt: skip
+    sub = command(
+        "search", cmd_search, "Full-text search of one workspace.",
+        "Searches tasks, chat messages and agent output; prints session id, kind and a "
+        "snippet with matches in [brackets], best first.",
+    )  # fmt: skip
+    sub.add_argument("text", metavar="TEXT", help="the words to find (any text)")
+    sub.add_argument("--workspace", required=True, metavar="PATH", help="the workspace folder")
+    sub.add_argument("--limit", type=_positive, default=20, help="most hits shown (default 20)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (argparse exits 2 on bad usage)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return int(args.handler(args))
+    except (SessionError, CommandFailed) as exc:
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        print(f"{PROG}: error: {message}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`); say nothing more.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_FAILED

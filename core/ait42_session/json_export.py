@@ -1,0 +1,110 @@
+"""Writing the SQLite store back as the editor's JSON files: the way back from the move.
+
+One file per workspace, ``<workspace_hash>.json``, in the editor's own format and in stored
+order, so that a file the editor wrote comes back byte for byte after an import and export.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import apsw
+
+from . import migration_sql as msql
+from .errors import DatabaseError
+from .models import WorktreeSession
+from .paths import PRIVATE_FILE_MODE, make_private_dirs
+from .phases import _require_sqlite
+from .sqlite_repo import SqliteSessionRepository
+
+__all__ = ["ExportReport", "editor_json", "export_json", "write_atomic"]
+
+
+@dataclass
+class ExportReport:
+    """``files`` written (one per workspace that has sessions) holding ``sessions`` sessions."""
+
+    files: int = 0
+    sessions: int = 0
+
+
+def editor_json(sessions: Sequence[WorktreeSession]) -> str:
+    """A workspace file as the editor writes it (serde_json's pretty form, no final newline)."""
+    return json.dumps([s.to_json() for s in sessions], indent=2, ensure_ascii=False)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make renames in ``folder`` durable (best effort: not every file system allows it)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` at once: a 0600 temp file in the folder, fsync, rename."""
+    try:
+        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as exc:
+        raise DatabaseError(f"cannot write in {path.parent}: {exc}") from exc
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temp, PRIVATE_FILE_MODE)
+        os.replace(temp, path)
+    except OSError as exc:
+        Path(temp).unlink(missing_ok=True)
+        raise DatabaseError(f"cannot write {path}: {exc}") from exc
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def _workspaces(con: apsw.Connection) -> Iterator[tuple[str, list[WorktreeSession]]]:
+    """(hash, sessions in stored order) of every workspace that has sessions."""
+    for (ws,) in con.execute(msql.WORKSPACES_WITH_SESSIONS).fetchall():
+        rows: list[Any] = con.execute(msql.SESSIONS_OF_WORKSPACE, {"ws": ws}).fetchall()
+        yield str(ws), SqliteSessionRepository._with_children(con, rows, str(ws))
+
+
+def export_json(repo: object, out_dir: str | os.PathLike[str]) -> ExportReport:
+    """Write every workspace that has sessions to ``out_dir/<workspace_hash>.json``.
+
+    ``repo`` is a SqliteSessionRepository or a wrapper of one. The editor's format
+    (``editor_json``), sessions in stored order (the order they were imported or created).
+    ``out_dir`` is created 0700 if missing (an existing folder keeps its mode); each file is
+    written atomically and is 0600. Everything comes from one read snapshot. Exporting into
+    the editor's sessions folder (``$AIT42_HOME/sessions``) is the way back to the JSON store.
+    Raises DatabaseError when a file cannot be written.
+    """
+    pool = _require_sqlite(repo).pool
+    folder = Path(out_dir)
+    make_private_dirs(folder)
+    if not folder.is_dir():
+        raise DatabaseError(f"{folder} is not a folder")
+
+    def work(con: apsw.Connection) -> ExportReport:
+        report = ExportReport()
+        for ws, sessions in _workspaces(con):
+            write_atomic(folder / f"{ws}.json", editor_json(sessions).encode("utf-8"))
+            report.files += 1
+            report.sessions += len(sessions)
+        return report
+
+    report = pool.read(work)
+    _fsync_dir(folder)
+    return report

@@ -1,0 +1,472 @@
+"""Importing the editor's JSON session files into the SQLite store, as often as needed.
+
+Import can run at any time, not only when the database file is new: each source file's SHA-256
+and size are recorded (table ``import_sources``) in the same transaction as the sessions it
+brought in. A file unchanged since a clean import is skipped unread; a changed one brings in
+its new and changed sessions (a changed session replaces the stored one, keeping its place;
+one identical to the stored copy counts as skipped). Sessions missing from a file are never
+deleted from the database, and the JSON files are only ever read.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import apsw
+
+from . import migration_sql as msql
+from . import sql
+from .db import DbPool
+from .errors import MigrationError, SessionError
+from .models import WorktreeSession
+from .paths import PRIVATE_FILE_MODE
+from .phases import _require_sqlite
+from .sqlite_repo import SqliteSessionRepository, _session_params
+from .timestamps import now_rfc3339
+
+__all__ = ["ImportIssue", "ImportReport", "ProgressHook", "import_json"]
+
+SESSION_FILE = re.compile(r"^[0-9a-f]{16}\.json$")
+_BOM = b"\xef\xbb\xbf"
+_JSON_WHITESPACE = " \t\r\n"
+
+
+# --- reports --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportIssue:
+    """A problem with one source file (``index`` None) or one session in it (its position)."""
+
+    file: str
+    index: int | None
+    reason: str
+
+    def __str__(self) -> str:
+        where = self.file if self.index is None else f"{self.file} [session {self.index}]"
+        return f"{where}: {self.reason}"
+
+
+@dataclass
+class ImportReport:
+    """What an import brought in.
+
+    ``files``: files that brought in at least one session; ``sessions``, ``instances``,
+    ``messages``: what was written (new sessions and changed ones, whole); ``replaced``: how
+    many of those sessions replaced a stored one; ``skipped``: sessions already stored and
+    identical (a file unchanged since the last import counts all its sessions here);
+    ``errors``: every problem, in file order. ``files_seen``: source files found;
+    ``unchanged_files``: of those, skipped unread because unchanged since their last import.
+    ``backup_path``: the backup taken before this import, if one was.
+    """
+
+    files: int = 0
+    sessions: int = 0
+    instances: int = 0
+    messages: int = 0
+    skipped: int = 0
+    errors: list[ImportIssue] = field(default_factory=list)
+    replaced: int = 0
+    files_seen: int = 0
+    unchanged_files: int = 0
+    dry_run: bool = field(default=False, compare=False)
+    backup_path: str | None = field(default=None, compare=False)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing was reported."""
+        return not self.errors
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for ``--json`` output."""
+        return asdict(self)
+
+
+# --- progress -------------------------------------------------------------------------------
+
+
+class TqdmLike(Protocol):
+    """What import_json uses of a tqdm bar."""
+
+    total: Any
+
+    def update(self, n: int = 1) -> Any: ...
+
+
+ProgressHook = Callable[[int, int, Path], Any] | TqdmLike
+
+
+class _Progress:
+    """Drives ``progress``: a tqdm-like object, a callable, or None."""
+
+    def __init__(self, hook: ProgressHook | None, total: int) -> None:
+        self._hook, self._total, self._done = hook, total, 0
+        if hook is not None and hasattr(hook, "update"):
+            try:
+                hook.total = total  # type: ignore[union-attr]
+                refresh = getattr(hook, "refresh", None)
+                if callable(refresh):
+                    refresh()
+            except AttributeError:
+                pass
+
+    def advance(self, path: Path) -> None:
+        self._done += 1
+        if self._hook is None:
+            return
+        if hasattr(self._hook, "update"):
+            self._hook.update(1)  # type: ignore[union-attr]
+        else:
+            self._hook(self._done, self._total, path)  # type: ignore[operator]
+
+
+# --- import ---------------------------------------------------------------------------------
+
+
+class _Unreadable(Exception):
+    """A source file that cannot be parsed as the editor's array of sessions."""
+
+
+class _Rollback(Exception):
+    """Raised at the end of a dry run's transaction to undo it, carrying the outcome."""
+
+    def __init__(self, outcome: _FileOutcome) -> None:
+        super().__init__("dry run")
+        self.outcome = outcome
+
+
+@dataclass
+class _Candidate:
+    index: int
+    session: WorktreeSession
+    text: str  # canonical JSON, to compare with the stored copy
+
+
+@dataclass
+class _FileOutcome:
+    sessions: int = 0
+    replaced: int = 0
+    instances: int = 0
+    messages: int = 0
+    skipped: int = 0
+    issues: list[ImportIssue] = field(default_factory=list)
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed in JSON")
+
+
+def _parse(raw: bytes) -> list[Any]:
+    """The file's top-level JSON array; _Unreadable with the reason otherwise."""
+    if raw.startswith(_BOM):
+        raise _Unreadable("starts with a UTF-8 byte order mark (the editor never writes one)")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Unreadable(f"not valid UTF-8 (byte {exc.start})") from exc
+    if not text.strip(_JSON_WHITESPACE):
+        raise _Unreadable("the file is empty (a write interrupted by a crash leaves this)")
+    if "\x00" in text:
+        raise _Unreadable(f"contains NUL bytes (first at character {text.index(chr(0))})")
+    try:
+        data = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise _Unreadable(
+            f"not valid JSON (truncated?): {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from exc
+    except (ValueError, RecursionError) as exc:
+        raise _Unreadable(f"not valid JSON: {exc}") from exc
+    if not isinstance(data, list):
+        raise _Unreadable(f"holds a JSON {type(data).__name__}, not an array of sessions")
+    return data
+
+
+def _canonical(session: WorktreeSession) -> str:
+    return json.dumps(session.to_json(), ensure_ascii=False)
+
+
+def _candidates(file: str, items: list[Any]) -> tuple[list[_Candidate], list[ImportIssue]]:
+    """The sessions of a parsed file that can be stored, and the ones that cannot."""
+    found: list[_Candidate] = []
+    issues: list[ImportIssue] = []
+    first_at: dict[str, int] = {}
+    for index, item in enumerate(items):
+        try:
+            session = WorktreeSession.from_json(item)
+            text = _canonical(session)
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            issues.append(ImportIssue(file, index, f"text cannot be stored as UTF-8: {exc}"))
+            continue
+        except (SessionError, TypeError, ValueError, RecursionError) as exc:
+            issues.append(ImportIssue(file, index, str(exc) or type(exc).__name__))
+            continue
+        if session.id in first_at:
+            issues.append(ImportIssue(
+                file, index,
+                f"session id {session.id!r} repeats the one at index {first_at[session.id]};"
+                " only the first is imported",
+            ))  # fmt: skip
+            continue
+        first_at[session.id] = index
+        found.append(_Candidate(index, session, text))
+    return found, issues
+
+
+def _stored(con: apsw.Connection, ws: str) -> dict[str, tuple[int, str]]:
+    """Stored sessions of the workspace: id -> (pk, canonical JSON)."""
+    rows: list[Any] = con.execute(msql.SESSIONS_OF_WORKSPACE, {"ws": ws}).fetchall()
+    sessions = SqliteSessionRepository._with_children(con, rows, ws)
+    return {s.id: (int(row[0]), _canonical(s)) for row, s in zip(rows, sessions, strict=True)}
+
+
+def _store(con: apsw.Connection, ws: str, session: WorktreeSession, pk: int | None) -> None:
+    """Insert the session, or replace the stored one (keeping its place, ``pk``) whole."""
+    params = _session_params(session, ws)
+    if pk is None:
+        con.execute(sql.INSERT_SESSION, params)
+        pk = con.last_insert_rowid()
+    else:
+        con.execute(sql.UPDATE_SESSION, {**params, "pk": pk})
+        con.execute(sql.DELETE_TRIGRAMS, {"pk": pk})
+    SqliteSessionRepository._write_children(con, pk, session)
+    SqliteSessionRepository._index_text(con, pk, session)
+
+
+# What the database can refuse of one session; it is reported and the rest of the file imports.
+_REJECTED = (
+    apsw.ConstraintError, apsw.TooBigError, apsw.MismatchError, OverflowError, UnicodeError
+)  # fmt: skip
+
+
+def _write_file(
+    con: apsw.Connection,
+    source: _Source,
+    items: int,
+    candidates: list[_Candidate],
+    issues: int,
+    dry_run: bool,
+) -> _FileOutcome:
+    """The file's transaction: store what is new or changed, record the file."""
+    outcome = _FileOutcome()
+    stored = _stored(con, source.ws)
+    if candidates:
+        con.execute(msql.ENSURE_HASH_WORKSPACE, {"hash": source.ws})
+    for candidate in candidates:
+        session = candidate.session
+        pk, text = stored.get(session.id, (None, None))
+        if text == candidate.text:
+            outcome.skipped += 1
+            continue
+        con.execute(msql.SAVEPOINT)
+        try:
+            _store(con, source.ws, session, pk)
+        except _REJECTED as exc:
+            con.execute(msql.ROLLBACK_TO)
+            con.execute(msql.RELEASE)
+            reason = f"rejected by the database: {exc}"
+            outcome.issues.append(ImportIssue(source.name, candidate.index, reason))
+            continue
+        con.execute(msql.RELEASE)
+        outcome.sessions += 1
+        outcome.replaced += pk is not None
+        outcome.instances += len(session.instances)
+        outcome.messages += len(session.chat_history)
+    con.execute(msql.PUT_IMPORT_SOURCE, {
+        "path": source.key, "ws": source.ws, "sha256": source.sha256, "size": source.size,
+        "session_count": items, "issue_count": issues + len(outcome.issues),
+        "now": now_rfc3339(),
+    })  # fmt: skip
+    if dry_run:
+        raise _Rollback(outcome)
+    return outcome
+
+
+@dataclass
+class _Source:
+    """One source file as read once: its bytes and their digest, its name and workspace."""
+
+    path: Path
+    raw: bytes
+    sha256: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.sha256 = hashlib.sha256(self.raw).hexdigest()
+
+    @property
+    def name(self) -> str:
+        """The path as given, for reports."""
+        return str(self.path)
+
+    @property
+    def key(self) -> str:
+        """The absolute path, as recorded in import_sources."""
+        return str(self.path.absolute())
+
+    @property
+    def ws(self) -> str:
+        """The workspace hash: the file name without ``.json``."""
+        return self.path.stem
+
+    @property
+    def size(self) -> int:
+        return len(self.raw)
+
+
+def _source_files(folder: Path) -> list[Path]:
+    """The editor's session files in ``folder`` (``<16 lowercase hex>.json``), sorted."""
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except FileNotFoundError as exc:
+        raise MigrationError(f"no sessions folder at {folder}") from exc
+    except OSError as exc:
+        raise MigrationError(f"cannot list {folder}: {exc.strerror or exc}") from exc
+    return [Path(e.path) for e in entries if SESSION_FILE.match(e.name) and e.is_file()]
+
+
+def _backup_name(db: Path) -> Path:
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return db.with_name(f"{db.name}.pre-import-{stamp}.bak")
+
+
+def _take_backup(pool: DbPool) -> Path:
+    """Copy the live database with SQLite's online backup to a new owner-only file."""
+    target = _backup_name(pool.path)
+    for n in range(1, 1000):
+        try:
+            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
+            break
+        except FileExistsError:
+            target = _backup_name(pool.path).with_suffix(f".{n}.bak")
+        except OSError as exc:
+            raise MigrationError(f"cannot create backup file {target}: {exc}") from exc
+    else:
+        raise MigrationError(f"no free backup file name next to {pool.path}")
+    try:
+        dest = apsw.Connection(str(target), flags=apsw.SQLITE_OPEN_READWRITE)
+        try:
+            with dest.backup("main", pool.connection(), "main") as backup:
+                while not backup.done:
+                    backup.step(-1)
+        finally:
+            dest.close()
+        os.chmod(target, PRIVATE_FILE_MODE)
+    except (apsw.Error, OSError, SessionError) as exc:
+        for leftover in (target, Path(f"{target}-journal"), Path(f"{target}-wal")):
+            leftover.unlink(missing_ok=True)
+        raise MigrationError(f"cannot back up {pool.path} before importing: {exc}") from exc
+    params = {"path": str(target), "now": now_rfc3339()}
+    pool.write(lambda con: con.execute(msql.SET_BACKUP_PATH, params))
+    return target
+
+
+class _Importer:
+    """One run of import_json: the files in order, each in its own transaction."""
+
+    def __init__(self, pool: DbPool, report: ImportReport, dry_run: bool) -> None:
+        self.pool, self.report, self.dry_run = pool, report, dry_run
+        self.backup_due = not dry_run and bool(
+            pool.read(lambda con: con.execute(msql.NEEDS_BACKUP).get)
+        )
+
+    def run_file(self, path: Path) -> None:
+        report = self.report
+        try:
+            source = _Source(path, path.read_bytes())
+        except OSError as exc:
+            reason = f"cannot read: {exc.strerror or exc}"
+            report.errors.append(ImportIssue(str(path), None, reason))
+            return
+        if self._unchanged(source, report):
+            return
+        try:
+            items = _parse(source.raw)
+        except _Unreadable as exc:
+            report.errors.append(ImportIssue(source.name, None, str(exc)))
+            return
+        candidates, issues = _candidates(source.name, items)
+        if self.backup_due:
+            report.backup_path = str(_take_backup(self.pool))
+            self.backup_due = False
+        outcome = self._transaction(source, len(items), candidates, len(issues))
+        report.errors += sorted(issues + outcome.issues, key=lambda i: i.index or 0)
+        report.files += outcome.sessions > 0
+        for name in ("sessions", "replaced", "instances", "messages", "skipped"):
+            setattr(report, name, getattr(report, name) + getattr(outcome, name))
+
+    def _unchanged(self, source: _Source, report: ImportReport) -> bool:
+        """True (and counted as skipped) when the file is as it was at a clean last import."""
+        row = self.pool.read(
+            lambda con: con.execute(msql.GET_IMPORT_SOURCE, {"path": source.key}).fetchone()
+        )
+        if row is None:
+            return False
+        sha256, size, session_count, issue_count = row
+        if (sha256, size, issue_count) != (source.sha256, source.size, 0):
+            return False
+        report.skipped += session_count
+        report.unchanged_files += 1
+        return True
+
+    def _transaction(self, source: _Source, items: int, candidates: list[_Candidate],
+                     issues: int) -> _FileOutcome:  # fmt: skip
+        def work(con: apsw.Connection) -> _FileOutcome:
+            return _write_file(con, source, items, candidates, issues, self.dry_run)
+
+        try:
+            return self.pool.write(work)
+        except _Rollback as done:
+            return done.outcome
+        except SessionError as exc:
+            raise type(exc)(f"importing {source.name}: {exc}") from exc
+
+
+def import_json(
+    sessions_dir: str | os.PathLike[str],
+    repo: object,
+    *,
+    dry_run: bool = False,
+    progress: ProgressHook | None = None,
+) -> ImportReport:
+    """Import the editor's JSON session files from ``sessions_dir`` into the SQLite ``repo``.
+
+    ``repo`` is a SqliteSessionRepository, or a wrapper of one (its SQLite store is used).
+    Files named ``<16 lowercase hex digits>.json`` are read in name order, each imported in
+    one transaction; the name is the workspace hash, so the sessions appear when that
+    workspace is opened by path. A file that cannot be parsed (empty, truncated, not UTF-8,
+    a byte order mark, NUL bytes, not an array) is reported as ``ImportIssue(file, None,
+    reason)`` and changes nothing; a session that breaks the rules is reported with its index
+    and skipped, the rest of its file imports. The first import into a database that already
+    holds sessions first takes a backup (SQLite online backup, mode 0600, next to the database;
+    its path goes to ``migration_metadata.json_backup_path`` and ``report.backup_path``).
+
+    ``dry_run=True`` runs every transaction and rolls it back: the database is unchanged and
+    the report is the one a real run would return (no backup is taken).
+
+    ``progress`` is told after each file (read, skipped or failed alike): a tqdm-like object
+    (anything with ``update``) gets ``total`` set to the number of files up front and
+    ``update(1)`` per file; any other callable is called as ``progress(done, total, path)``.
+
+    A MigrationError is raised when ``sessions_dir`` cannot be listed or the backup fails; a
+    storage failure (DatabaseError, StoreCorruptedError) stops the run at that file, whose
+    transaction is rolled back — files before it stay imported and a re-run continues.
+    """
+    pool = _require_sqlite(repo).pool
+    files = _source_files(Path(sessions_dir))
+    report = ImportReport(files_seen=len(files), dry_run=dry_run)
+    importer = _Importer(pool, report, dry_run)
+    ticker = _Progress(progress, len(files))
+    for path in files:
+        importer.run_file(path)
+        ticker.advance(path)
+    if report.sessions and not dry_run:
+        pool.write(lambda con: con.execute(msql.MARK_IMPORTED, {"now": now_rfc3339()}))
+    return report

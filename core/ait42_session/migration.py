@@ -1,0 +1,43 @@
+"""Migration from the editor's JSON files to SQLite, and back (the public entry points).
+
+The move runs in phases, each recorded in ``migration_metadata.migration_status``:
+
+1. ``import_json`` the existing files (re-runnable at any time; see ``json_import``);
+2. ``DualWriteRepository(json_store, sqlite_store)``: writes go to both, reads to JSON;
+   ``verify_consistency`` lists every difference;
+3. ``FallbackRepository(sqlite_store, json_store, backup_writes=True)``: SQLite first, the
+   JSON files as fallback and still written;
+4. SQLite alone (``record_migration_phase(repo, "sqlite_only")``).
+
+``export_json`` writes the database back as the editor's files at any point: the way back.
+"""
+
+from __future__ import annotations
+
+from .json_export import ExportReport, editor_json, export_json
+from .json_import import ImportIssue, ImportReport, import_json
+from .phases import (
+    MIGRATION_PHASES,
+    Difference,
+    DualWriteRepository,
+    FallbackRepository,
+    MigrationStatus,
+    migration_status,
+    record_migration_phase,
+)
+
+__all__ = [
+    "MIGRATION_PHASES",
+    "Difference",
+    "DualWriteRepository",
+    "ExportReport",
+    "FallbackRepository",
+    "ImportIssue",
+    "ImportReport",
+    "MigrationStatus",
+    "editor_json",
+    "export_json",
+    "import_json",
+    "migration_status",
+    "record_migration_phase",
+]

@@ -1,0 +1,109 @@
+"""SQL of the JSON migration, the migration wrappers and the store checks, as constants.
+
+Like ``sql.py``: fixed text with named parameters, so APSW's statement cache keeps each one
+prepared and no value is ever pasted into a statement.
+"""
+
+from __future__ import annotations
+
+from .sql import SESSION_COLUMNS
+
+# --- import bookkeeping (migrations/0003_import_sources.sql) -------------------------------
+
+GET_IMPORT_SOURCE = """
+SELECT sha256, size, session_count, issue_count FROM import_sources WHERE path = :path"""
+
+PUT_IMPORT_SOURCE = """
+INSERT INTO import_sources (path, workspace_hash, sha256, size, session_count, issue_count,
+    imported_at)
+VALUES (:path, :ws, :sha256, :size, :session_count, :issue_count, :now)
+ON CONFLICT (path) DO UPDATE SET workspace_hash = excluded.workspace_hash,
+    sha256 = excluded.sha256, size = excluded.size, session_count = excluded.session_count,
+    issue_count = excluded.issue_count, imported_at = excluded.imported_at"""
+
+# The first import into a database that already holds sessions takes a backup first.
+NEEDS_BACKUP = """
+SELECT NOT EXISTS (SELECT 1 FROM import_sources)
+   AND EXISTS (SELECT 1 FROM sessions)
+   AND (SELECT json_backup_path FROM migration_metadata WHERE id = 1) IS NULL"""
+
+COUNT_IMPORT_SOURCES = "SELECT count(*) FROM import_sources"
+
+# A workspace known only by its hash (the editor's file name); the repository fills in the
+# path the first time the workspace is opened by path.
+ENSURE_HASH_WORKSPACE = """
+INSERT INTO workspaces (hash, path, last_accessed) VALUES (:hash, NULL, NULL)
+ON CONFLICT (hash) DO NOTHING"""
+
+# Stored order: the order sessions were imported or created (the editor appends to its file).
+SESSIONS_OF_WORKSPACE = f"""
+SELECT {SESSION_COLUMNS} FROM sessions AS s WHERE s.workspace_hash = :ws ORDER BY s.pk"""
+
+WORKSPACES_WITH_SESSIONS = """
+SELECT w.hash FROM workspaces AS w
+WHERE EXISTS (SELECT 1 FROM sessions AS s WHERE s.workspace_hash = w.hash)
+ORDER BY w.hash"""
+
+SAVEPOINT = "SAVEPOINT import_session"
+RELEASE = "RELEASE import_session"
+ROLLBACK_TO = "ROLLBACK TO import_session"
+
+# --- migration_metadata -------------------------------------------------------------------
+
+GET_METADATA = """
+SELECT migration_status, json_backup_path, migrated_at, last_updated_at
+FROM migration_metadata WHERE id = 1"""
+
+SET_MIGRATION_STATUS = """
+INSERT INTO migration_metadata (id, migration_status, last_updated_at) VALUES (1, :status, :now)
+ON CONFLICT (id) DO UPDATE SET migration_status = excluded.migration_status,
+    last_updated_at = excluded.last_updated_at
+WHERE migration_metadata.migration_status IS NOT excluded.migration_status"""
+
+MARK_IMPORTED = """
+UPDATE migration_metadata SET migration_status = 'imported', last_updated_at = :now
+WHERE id = 1 AND migration_status = 'pending'"""
+
+SET_BACKUP_PATH = """
+INSERT INTO migration_metadata (id, json_backup_path, last_updated_at) VALUES (1, :path, :now)
+ON CONFLICT (id) DO UPDATE SET json_backup_path = excluded.json_backup_path,
+    last_updated_at = excluded.last_updated_at"""
+
+# --- checks and statistics ----------------------------------------------------------------
+
+INTEGRITY_CHECK = "PRAGMA integrity_check"
+FOREIGN_KEY_CHECK = "PRAGMA foreign_key_check"
+
+# FTS5's own check: for external-content tables (rank 1) it compares the index with the rows.
+FTS_INTEGRITY_CHECKS = {
+    "fts_tasks": "INSERT INTO fts_tasks (fts_tasks, rank) VALUES ('integrity-check', 1)",
+    "fts_messages": "INSERT INTO fts_messages (fts_messages, rank) VALUES ('integrity-check', 1)",
+    "fts_outputs": "INSERT INTO fts_outputs (fts_outputs, rank) VALUES ('integrity-check', 1)",
+    "session_trigrams": (
+        "INSERT INTO session_trigrams (session_trigrams, rank) VALUES ('integrity-check', 1)"
+    ),
+}
+
+COUNTS = """
+SELECT (SELECT count(*) FROM workspaces), (SELECT count(*) FROM sessions),
+    (SELECT count(*) FROM instances), (SELECT count(*) FROM chat_messages),
+    (SELECT count(*) FROM session_trigrams_docsize)"""
+
+ORPHANS = """
+SELECT
+    (SELECT count(*) FROM sessions AS s
+        WHERE NOT EXISTS (SELECT 1 FROM workspaces AS w WHERE w.hash = s.workspace_hash)),
+    (SELECT count(*) FROM instances AS i
+        WHERE NOT EXISTS (SELECT 1 FROM sessions AS s WHERE s.pk = i.session_pk)),
+    (SELECT count(*) FROM chat_messages AS m
+        WHERE NOT EXISTS (SELECT 1 FROM sessions AS s WHERE s.pk = m.session_pk))"""
+
+WORKSPACE_STATS = """
+SELECT w.hash, w.path,
+    (SELECT count(*) FROM sessions AS s WHERE s.workspace_hash = w.hash),
+    (SELECT count(*) FROM instances AS i JOIN sessions AS s ON s.pk = i.session_pk
+        WHERE s.workspace_hash = w.hash),
+    (SELECT count(*) FROM chat_messages AS m JOIN sessions AS s ON s.pk = m.session_pk
+        WHERE s.workspace_hash = w.hash)
+FROM workspaces AS w
+ORDER BY 3 DESC, w.hash"""

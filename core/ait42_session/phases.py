@@ -1,0 +1,473 @@
+"""The phases of the move from JSON files to SQLite, and the repositories that run them.
+
+1. ``DualWriteRepository(json_store, sqlite_store)``: every write goes to both, reads come from
+   the primary. ``verify_consistency`` lists every difference between the two.
+2. ``FallbackRepository(sqlite_store, json_store, backup_writes=True)``: SQLite is read first;
+   a storage failure (damaged or unreadable file, disk error) falls back to the JSON store,
+   which keeps receiving writes so that the way back stays open.
+3. The bare ``SqliteSessionRepository`` (record ``"sqlite_only"`` with
+   ``record_migration_phase``).
+
+Wrapping a ``SqliteSessionRepository`` records the phase in ``migration_metadata``.
+
+A write is copied to the second store as the *whole session the first store now holds* (read
+back after ``add_chat_message`` and ``update_instance_status``, which stamp ``updated_at``
+themselves), so both stores hold the same session, timestamps included. A copy that fails is
+logged (logger ``ait42_session``) and kept in ``copy_failures``; it never fails the write the
+first store accepted. Running ``import_json`` later brings the SQLite store up to date again.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from . import migration_sql as msql
+from .errors import AlreadyExistsError, NotFoundError, SessionError, ValidationError
+from .models import ChatMessage, WorktreeSession
+from .queries import SearchHit, SessionFilters, SessionSort, SessionSummary
+from .repository import SessionRepository
+from .sqlite_repo import SqliteSessionRepository
+from .timestamps import now_rfc3339
+
+__all__ = [
+    "MIGRATION_PHASES",
+    "Difference",
+    "DualWriteRepository",
+    "FallbackRepository",
+    "MigrationStatus",
+    "migration_status",
+    "record_migration_phase",
+    "sqlite_store_of",
+]
+
+log = logging.getLogger("ait42_session")
+T = TypeVar("T")
+
+MIGRATION_PHASES = ("pending", "imported", "dual_write", "sqlite_primary", "sqlite_only")
+MAX_KEPT_FAILURES = 100
+_PASS_THROUGH = (NotFoundError, ValidationError, AlreadyExistsError)  # answers, not failures
+
+
+# --- the recorded phase ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MigrationStatus:
+    """The single row of ``migration_metadata``."""
+
+    status: str
+    json_backup_path: str | None
+    migrated_at: str | None
+    last_updated_at: str | None
+
+
+def sqlite_store_of(repo: object) -> SqliteSessionRepository | None:
+    """``repo`` itself when it is a SqliteSessionRepository, else the first one it wraps."""
+    pending, seen = [repo], set()
+    while pending:
+        current = pending.pop(0)
+        if isinstance(current, SqliteSessionRepository):
+            return current
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        pending += [getattr(current, name, None) for name in ("primary", "secondary", "fallback")]
+    return None
+
+
+def _require_sqlite(repo: object) -> SqliteSessionRepository:
+    store = sqlite_store_of(repo)
+    if store is None:
+        raise ValidationError(
+            "a SqliteSessionRepository (or a wrapper of one) is required, "
+            f"got {type(repo).__name__}"
+        )
+    return store
+
+
+def record_migration_phase(repo: object, phase: str) -> None:
+    """Record ``phase`` (one of MIGRATION_PHASES) in the SQLite store's migration_metadata."""
+    if phase not in MIGRATION_PHASES:
+        raise ValidationError(f"phase must be one of {', '.join(MIGRATION_PHASES)}; got {phase!r}")
+    params = {"status": phase, "now": now_rfc3339()}
+    _require_sqlite(repo).pool.write(lambda con: con.execute(msql.SET_MIGRATION_STATUS, params))
+
+
+def migration_status(repo: object) -> MigrationStatus:
+    """The recorded phase, backup path and dates of the SQLite store."""
+    row = _require_sqlite(repo).pool.read(lambda con: con.execute(msql.GET_METADATA).fetchone())
+    if row is None:
+        return MigrationStatus("pending", None, None, None)
+    return MigrationStatus(*row)
+
+
+def _record_quietly(phase: str, repo: object) -> None:
+    """Record the phase when ``repo`` is SQLite; a damaged store must not stop the wrapper."""
+    if not isinstance(repo, SqliteSessionRepository):
+        return
+    try:
+        record_migration_phase(repo, phase)
+    except SessionError as exc:
+        log.warning("could not record migration phase %r: %s", phase, exc)
+
+
+# --- copying a write to the other store -----------------------------------------------------
+
+
+def _put(target: SessionRepository, workspace_path: str, session: WorktreeSession) -> None:
+    """Make ``target`` hold ``session`` whole: update it, or create it when missing."""
+    try:
+        target.update_session(workspace_path, session)
+    except NotFoundError:
+        target.create_session(workspace_path, session)
+
+
+def _drop(target: SessionRepository, workspace_path: str, session_id: str) -> None:
+    with contextlib.suppress(NotFoundError):
+        target.delete_session(workspace_path, session_id)
+
+
+class _Copier:
+    """Copies writes to a second store; failures are logged and kept, never raised."""
+
+    def __init__(self, target: SessionRepository) -> None:
+        self.target = target
+        self.failures: collections.deque[str] = collections.deque(maxlen=MAX_KEPT_FAILURES)
+
+    def run(self, what: str, copy: Callable[[], None]) -> None:
+        try:
+            copy()
+        except SessionError as exc:
+            message = f"{what}: {type(exc).__name__}: {exc}"
+            self.failures.append(message)
+            log.warning("copy to %s failed: %s", type(self.target).__name__, message)
+
+    def session(self, workspace_path: str, session: WorktreeSession) -> None:
+        self.run(f"copy session {session.id!r}", lambda: _put(self.target, workspace_path, session))
+
+    def session_from(self, source: SessionRepository, workspace_path: str, session_id: str) -> None:
+        def copy() -> None:
+            _put(self.target, workspace_path, source.get_session(workspace_path, session_id))
+
+        self.run(f"copy session {session_id!r}", copy)
+
+    def delete(self, workspace_path: str, session_id: str) -> None:
+        self.run(
+            f"delete session {session_id!r}",
+            lambda: _drop(self.target, workspace_path, session_id),
+        )
+
+
+# --- differences ----------------------------------------------------------------------------
+
+_ABSENT = "<absent>"
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One difference between the two stores of a DualWriteRepository.
+
+    ``kind``: ``missing_in_primary`` / ``missing_in_secondary`` (a whole session, or an
+    instance or message when ``path`` names one), or ``differs`` (a field). ``path`` is the JSON
+    path in the editor's keys, e.g. ``status``, ``instances[2].output``, ``chatHistory[0]``
+    (empty for a whole session); ``primary``/``secondary`` are the two values.
+    """
+
+    session_id: str
+    kind: str
+    path: str
+    primary: Any = None
+    secondary: Any = None
+
+    def __str__(self) -> str:
+        where = f"session {self.session_id!r}" + (f" {self.path}" if self.path else "")
+        if self.kind == "differs":
+            return f"{where}: primary {_short(self.primary)} != secondary {_short(self.secondary)}"
+        return f"{where}: {self.kind.replace('_', ' ')}"
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _same(a: Any, b: Any) -> bool:
+    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+
+
+def _diff_fields(sid: str, prefix: str, a: dict[str, Any], b: dict[str, Any],
+                 skip: tuple[str, ...] = ()) -> list[Difference]:  # fmt: skip
+    keys = list(a) + [k for k in b if k not in a]
+    out = []
+    for key in keys:
+        if key in skip:
+            continue
+        va, vb = a.get(key, _ABSENT), b.get(key, _ABSENT)
+        if not _same(va, vb):
+            out.append(Difference(sid, "differs", f"{prefix}{key}", va, vb))
+    return out
+
+
+def _diff_children(sid: str, name: str, a: dict[Any, dict[str, Any]],
+                   b: dict[Any, dict[str, Any]]) -> list[Difference]:  # fmt: skip
+    out = []
+    for key in sorted(set(a) | set(b)):
+        path = f"{name}[{key}]"
+        if key not in b:
+            out.append(Difference(sid, "missing_in_secondary", path, a[key], None))
+        elif key not in a:
+            out.append(Difference(sid, "missing_in_primary", path, None, b[key]))
+        else:
+            out += _diff_fields(sid, path + ".", a[key], b[key])
+    return out
+
+
+def diff_sessions(sid: str, a: dict[str, Any], b: dict[str, Any]) -> list[Difference]:
+    """Every difference between two sessions in their JSON form (``to_json()``)."""
+    out = _diff_fields(sid, "", a, b, skip=("instances", "chatHistory"))
+    by_id = lambda items: {i.get("instanceId"): i for i in items}  # noqa: E731
+    out += _diff_children(sid, "instances", by_id(a["instances"]), by_id(b["instances"]))
+    by_pos = lambda items: dict(enumerate(items))  # noqa: E731
+    out += _diff_children(sid, "chatHistory", by_pos(a["chatHistory"]), by_pos(b["chatHistory"]))
+    return out
+
+
+# --- the wrappers ---------------------------------------------------------------------------
+
+
+class DualWriteRepository:
+    """Phase 1: writes go to ``primary`` and then ``secondary``; reads come from ``primary``.
+
+    A write the primary refuses (NotFoundError, ValidationError, AlreadyExistsError, or a
+    storage error) raises and is not copied. The copy to the secondary makes it hold the
+    primary's session whole; a failed copy is logged and kept in ``copy_failures``.
+    """
+
+    def __init__(self, primary: SessionRepository, secondary: SessionRepository) -> None:
+        self.primary = primary
+        self.secondary = secondary
+        self._copy = _Copier(secondary)
+        _record_quietly("dual_write", primary)
+        _record_quietly("dual_write", secondary)
+
+    @property
+    def copy_failures(self) -> list[str]:
+        """The last failed copies to the secondary (at most MAX_KEPT_FAILURES), oldest first."""
+        return list(self._copy.failures)
+
+    def verify_consistency(self, workspace_path: str) -> list[Difference]:
+        """Every difference between the two stores' sessions of the workspace, by session id."""
+        a = {s.id: s.to_json() for s in self.primary.get_all_sessions(workspace_path)}
+        b = {s.id: s.to_json() for s in self.secondary.get_all_sessions(workspace_path)}
+        out: list[Difference] = []
+        for sid in sorted(set(a) | set(b)):
+            if sid not in b:
+                out.append(Difference(sid, "missing_in_secondary", "", a[sid], None))
+            elif sid not in a:
+                out.append(Difference(sid, "missing_in_primary", "", None, b[sid]))
+            else:
+                out += diff_sessions(sid, a[sid], b[sid])
+        return out
+
+    # writes
+    def create_session(self, workspace_path: str, session: WorktreeSession) -> WorktreeSession:
+        stored = self.primary.create_session(workspace_path, session)
+        self._copy.session(workspace_path, stored)
+        return stored
+
+    def update_session(self, workspace_path: str, session: WorktreeSession) -> WorktreeSession:
+        stored = self.primary.update_session(workspace_path, session)
+        self._copy.session(workspace_path, stored)
+        return stored
+
+    def delete_session(self, workspace_path: str, session_id: str) -> None:
+        self.primary.delete_session(workspace_path, session_id)
+        self._copy.delete(workspace_path, session_id)
+
+    def add_chat_message(self, workspace_path: str, session_id: str, message: ChatMessage) -> None:
+        self.primary.add_chat_message(workspace_path, session_id, message)
+        self._copy.session_from(self.primary, workspace_path, session_id)
+
+    def update_instance_status(
+        self, workspace_path: str, session_id: str, instance_id: int, new_status: str
+    ) -> None:
+        self.primary.update_instance_status(workspace_path, session_id, instance_id, new_status)
+        self._copy.session_from(self.primary, workspace_path, session_id)
+
+    # reads
+    def get_session(self, workspace_path: str, session_id: str) -> WorktreeSession:
+        return self.primary.get_session(workspace_path, session_id)
+
+    def get_all_sessions(self, workspace_path: str) -> list[WorktreeSession]:
+        return self.primary.get_all_sessions(workspace_path)
+
+    def query_sessions(self, workspace_path: str, filters: SessionFilters | None = None,
+                       sort: SessionSort | None = None, limit: int | None = None,
+                       offset: int = 0) -> list[WorktreeSession]:  # fmt: skip
+        return self.primary.query_sessions(workspace_path, filters, sort, limit, offset)
+
+    def list_sessions(self, workspace_path: str, filters: SessionFilters | None = None,
+                      sort: SessionSort | None = None, limit: int | None = None,
+                      offset: int = 0) -> list[SessionSummary]:  # fmt: skip
+        return self.primary.list_sessions(workspace_path, filters, sort, limit, offset)
+
+    def count_sessions(self, workspace_path: str, filters: SessionFilters | None = None) -> int:
+        return self.primary.count_sessions(workspace_path, filters)
+
+    def search(self, workspace_path: str, text: str, limit: int = 50) -> list[SearchHit]:
+        return self.primary.search(workspace_path, text, limit)
+
+    def close(self) -> None:
+        """Close both stores (the secondary even when closing the primary fails)."""
+        try:
+            self.primary.close()
+        finally:
+            self.secondary.close()
+
+    def __enter__(self) -> DualWriteRepository:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class FallbackRepository:
+    """Phase 2: reads ``primary``; on a storage failure reads ``fallback`` instead.
+
+    A storage failure is any SessionError except NotFoundError, ValidationError and
+    AlreadyExistsError, which are answers and pass through. Writes go to the primary. With
+    ``backup_writes=True`` each accepted write is also copied to the fallback (which so stays
+    a complete way back), and a write the primary fails to store is made on the fallback
+    alone instead of failing (re-run ``import_json`` once the primary is repaired).
+    ``fallback_count`` counts the calls the fallback answered; ``last_primary_error`` is the
+    latest failure.
+    """
+
+    def __init__(self, primary: SessionRepository, fallback: SessionRepository, *,
+                 backup_writes: bool = False) -> None:  # fmt: skip
+        self.primary = primary
+        self.fallback = fallback
+        self.backup_writes = backup_writes
+        self.fallback_count = 0
+        self.last_primary_error: SessionError | None = None
+        self._copy = _Copier(fallback)
+        _record_quietly("sqlite_primary", primary)
+
+    @property
+    def copy_failures(self) -> list[str]:
+        """The last failed copies to the fallback (at most MAX_KEPT_FAILURES), oldest first."""
+        return list(self._copy.failures)
+
+    def _failed(self, what: str, exc: SessionError) -> None:
+        self.fallback_count += 1
+        self.last_primary_error = exc
+        log.warning("primary store failed (%s): %s; using the fallback", what, exc)
+
+    def _read(self, what: str, call: Callable[[SessionRepository], T]) -> T:
+        try:
+            return call(self.primary)
+        except _PASS_THROUGH:
+            raise
+        except SessionError as exc:
+            self._failed(what, exc)
+        return call(self.fallback)
+
+    def _write(self, what: str, call: Callable[[SessionRepository], T],
+               copy: Callable[[T], None]) -> T:  # fmt: skip
+        try:
+            result = call(self.primary)
+        except _PASS_THROUGH:
+            raise
+        except SessionError as exc:
+            if not self.backup_writes:
+                raise
+            self._failed(what, exc)
+            return call(self.fallback)
+        if self.backup_writes:
+            copy(result)
+        return result
+
+    # writes
+    def create_session(self, workspace_path: str, session: WorktreeSession) -> WorktreeSession:
+        return self._write(
+            "create_session",
+            lambda r: r.create_session(workspace_path, session),
+            lambda stored: self._copy.session(workspace_path, stored),
+        )
+
+    def update_session(self, workspace_path: str, session: WorktreeSession) -> WorktreeSession:
+        return self._write(
+            "update_session",
+            lambda r: r.update_session(workspace_path, session),
+            lambda stored: self._copy.session(workspace_path, stored),
+        )
+
+    def delete_session(self, workspace_path: str, session_id: str) -> None:
+        self._write(
+            "delete_session",
+            lambda r: r.delete_session(workspace_path, session_id),
+            lambda _: self._copy.delete(workspace_path, session_id),
+        )
+
+    def add_chat_message(self, workspace_path: str, session_id: str, message: ChatMessage) -> None:
+        self._write(
+            "add_chat_message",
+            lambda r: r.add_chat_message(workspace_path, session_id, message),
+            lambda _: self._copy.session_from(self.primary, workspace_path, session_id),
+        )
+
+    def update_instance_status(
+        self, workspace_path: str, session_id: str, instance_id: int, new_status: str
+    ) -> None:
+        self._write(
+            "update_instance_status",
+            lambda r: r.update_instance_status(workspace_path, session_id, instance_id, new_status),
+            lambda _: self._copy.session_from(self.primary, workspace_path, session_id),
+        )
+
+    # reads
+    def get_session(self, workspace_path: str, session_id: str) -> WorktreeSession:
+        return self._read("get_session", lambda r: r.get_session(workspace_path, session_id))
+
+    def get_all_sessions(self, workspace_path: str) -> list[WorktreeSession]:
+        return self._read("get_all_sessions", lambda r: r.get_all_sessions(workspace_path))
+
+    def query_sessions(self, workspace_path: str, filters: SessionFilters | None = None,
+                       sort: SessionSort | None = None, limit: int | None = None,
+                       offset: int = 0) -> list[WorktreeSession]:  # fmt: skip
+        return self._read(
+            "query_sessions",
+            lambda r: r.query_sessions(workspace_path, filters, sort, limit, offset),
+        )
+
+    def list_sessions(self, workspace_path: str, filters: SessionFilters | None = None,
+                      sort: SessionSort | None = None, limit: int | None = None,
+                      offset: int = 0) -> list[SessionSummary]:  # fmt: skip
+        return self._read(
+            "list_sessions", lambda r: r.list_sessions(workspace_path, filters, sort, limit, offset)
+        )
+
+    def count_sessions(self, workspace_path: str, filters: SessionFilters | None = None) -> int:
+        return self._read("count_sessions", lambda r: r.count_sessions(workspace_path, filters))
+
+    def search(self, workspace_path: str, text: str, limit: int = 50) -> list[SearchHit]:
+        return self._read("search", lambda r: r.search(workspace_path, text, limit))
+
+    def close(self) -> None:
+        """Close both stores (the fallback even when closing the primary fails)."""
+        try:
+            self.primary.close()
+        finally:
+            self.fallback.close()
+
+    def __enter__(self) -> FallbackRepository:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

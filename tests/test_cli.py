@@ -1,0 +1,282 @@
+"""The ``ait42-session`` command line, run end to end as ``python -m ait42_session``."""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import pty
+import struct
+import subprocess
+import sys
+import termios
+import threading
+from pathlib import Path
+
+import pytest
+
+from ait42_session import cli
+from ait42_session.workspace import compute_workspace_hash
+
+from conftest import SAMPLE_SESSIONS, make_instance, make_message, make_session
+
+COMMANDS = ["import", "export", "verify", "optimize", "stats", "search"]
+
+
+def run(*args: str, stderr: int | None = subprocess.PIPE) -> subprocess.CompletedProcess[str]:
+    """Run the command line in a fresh interpreter (AIT42_HOME comes from the test fixture)."""
+    return subprocess.run(
+        [sys.executable, "-m", "ait42_session", *args],
+        stdout=subprocess.PIPE, stderr=stderr, text=True, timeout=120, env=dict(os.environ),
+    )  # fmt: skip
+
+
+def editor_file(folder: Path, ws_hash: str, count: int, *, big: bool = False) -> Path:
+    """An editor-written file (every key present) of ``count`` sessions."""
+    sessions = []
+    for n in range(count):
+        output = "compiler output ✓ line\n" * 5_000 if big and n == 0 else f"ran step {n}"
+        session = make_session(
+            f"{ws_hash[:4]}_{n}",
+            instances=[make_instance(0, output=output), make_instance(1)],
+            messages=[make_message(f"m{n}", f"please fix bug {n} ☕")],
+            extra={"evaluation": {"winner": 0}} if n % 3 == 0 else {},
+        )
+        sessions.append(session.to_json())
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{ws_hash}.json"
+    path.write_bytes(json.dumps(sessions, indent=2, ensure_ascii=False).encode("utf-8"))
+    return path
+
+
+@pytest.fixture
+def sessions_dir(ait42_home: Path, tmp_path: Path) -> Path:
+    """``$AIT42_HOME/sessions`` with five workspaces' files, one for a real workspace."""
+    folder = ait42_home / "sessions"
+    for w in range(4):
+        editor_file(folder, hashlib.sha256(f"/gone/{w}".encode()).hexdigest()[:16], 30, big=w == 0)
+    editor_file(folder, compute_workspace_hash(tmp_path / "workspace"), 5)
+    return folder
+
+
+@pytest.fixture
+def workspace(tmp_path: Path) -> str:
+    path = tmp_path / "workspace"
+    path.mkdir(exist_ok=True)
+    return str(path)
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert result.returncode == 1, (result.stdout, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("ait42-session: error: "), result.stderr
+    for word in words:
+        assert word in lines[0]
+
+
+# --- usage ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help(command):
+    result = run(command, "--help")
+    assert result.returncode == 0
+    assert result.stdout.startswith(f"usage: ait42-session {command}")
+    description = result.stdout.split("\n\n")[1]
+    assert len(description) > 30
+
+
+def test_the_top_level_help_lists_every_command():
+    result = run("--help")
+    assert result.returncode == 0
+    assert all(command in result.stdout for command in COMMANDS)
+    assert "--db" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[], ["frobnicate"], ["import", "--bogus"], ["search", "text"],
+     ["search", "text", "--workspace", "w", "--limit", "0"], ["export"]],
+    ids=["no command", "unknown command", "unknown option", "search without workspace",
+         "limit zero", "export without folder"],
+)  # fmt: skip
+def test_bad_usage_exits_2(args):
+    result = run(*args)
+    assert result.returncode == 2
+    assert "usage:" in result.stderr and "Traceback" not in result.stderr
+
+
+# --- end to end -----------------------------------------------------------------------------
+
+
+def test_import_export_verify_stats_search_optimize_end_to_end(
+    sessions_dir, ait42_home, tmp_path, workspace
+):
+    db = ait42_home / "sessions.db"
+
+    first = run("import")
+    assert first.returncode == 0, first.stderr
+    assert db.is_file()
+    assert "sessions imported         125" in first.stdout
+
+    again = run("import", "--json")
+    assert again.returncode == 0
+    report = json.loads(again.stdout)
+    assert (report["sessions"], report["skipped"], report["unchanged_files"]) == (0, 125, 5)
+    assert report["ok"] is True and report["errors"] == []
+
+    out = tmp_path / "out"
+    exported = run("export", str(out))
+    assert exported.returncode == 0
+    assert "Exported 125 sessions to 5 files" in exported.stdout
+    for source in sessions_dir.iterdir():
+        assert (out / source.name).read_bytes() == source.read_bytes()
+    assert max(p.stat().st_size for p in out.iterdir()) > 100_000
+
+    verified = run("verify")
+    assert verified.returncode == 0 and verified.stdout.strip().endswith("OK")
+    checks = json.loads(run("verify", "--json").stdout)
+    assert checks["ok"] and checks["counts"]["messages"] == 125
+
+    stats = json.loads(run("stats", "--json").stdout)
+    assert stats["totals"] == {"sessions": 125, "instances": 250, "messages": 125}
+    assert stats["migration_status"] == "imported" and len(stats["workspaces"]) == 5
+    assert compute_workspace_hash(workspace) in run("stats").stdout
+
+    found = run("search", "bug 3", "--workspace", workspace)
+    assert found.returncode == 0
+    session_id = f"{compute_workspace_hash(workspace)[:4]}_3"
+    assert found.stdout.splitlines()[0].split("\t")[:2] == [session_id, "message m3"]
+    assert "[bug]" in found.stdout and "[3]" in found.stdout
+    hits = json.loads(run("search", "ran", "--workspace", workspace, "--json").stdout)
+    assert {h["kind"] for h in hits} == {"output"}
+
+    optimized = run("optimize")
+    assert optimized.returncode == 0 and "Optimized" in optimized.stdout
+
+
+def test_import_of_a_folder_with_bad_files_reports_them_and_exits_1(sessions_dir):
+    (sessions_dir / "00000000000000bb.json").write_bytes(b"[{")
+    (sessions_dir / "00000000000000cc.json").write_text("[]")  # empty array: fine
+    editor_file(sessions_dir, "00000000000000dd", 2)
+    broken = json.loads((sessions_dir / "00000000000000dd.json").read_text())
+    broken[1]["status"] = "exploded"
+    (sessions_dir / "00000000000000dd.json").write_text(json.dumps(broken, indent=2))
+
+    result = run("import")
+
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "00000000000000bb.json: not valid JSON" in result.stdout
+    assert "00000000000000dd.json [session 1]: session.status" in result.stdout
+    assert "sessions imported         126" in result.stdout
+
+
+def test_a_dry_run_creates_no_database(sessions_dir, ait42_home):
+    result = run("import", "--dry-run")
+    assert result.returncode == 0
+    assert "dry run" in result.stdout and "sessions imported         125" in result.stdout
+    assert not (ait42_home / "sessions.db").exists()
+
+
+def test_a_dry_run_leaves_an_existing_database_unchanged(sessions_dir, ait42_home):
+    db = ait42_home / "sessions.db"
+    assert run("import").returncode == 0
+    editor_file(sessions_dir, "00000000000000ee", 3)
+    assert run("optimize").returncode == 0
+    before = digest(db)
+
+    result = run("import", "--dry-run", "--json")
+
+    assert json.loads(result.stdout)["sessions"] == 3
+    assert run("optimize").returncode == 0
+    assert digest(db) == before
+
+
+def test_db_can_be_given_before_or_after_the_command(tmp_path):
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    (folder / "0123456789abcdef.json").write_bytes(SAMPLE_SESSIONS.read_bytes())
+    db = tmp_path / "custom.db"
+
+    assert run("--db", str(db), "import", str(folder)).returncode == 0
+    stats = json.loads(run("stats", "--json", "--db", str(db)).stdout)
+
+    assert stats["path"] == str(db) and stats["totals"]["sessions"] == 3
+
+
+# --- failures are one line ------------------------------------------------------------------
+
+
+def test_a_missing_sessions_folder_is_a_one_line_error(tmp_path):
+    assert_one_line_error(run("import", str(tmp_path / "nowhere")), "no sessions folder")
+
+
+@pytest.mark.parametrize("command", ["export", "verify", "optimize", "stats", "search"])
+def test_commands_other_than_import_need_an_existing_database(command, tmp_path, ait42_home):
+    args = {"export": [str(tmp_path / "out")], "search": ["x", "--workspace", "w"]}
+    assert_one_line_error(run(command, *args.get(command, [])), "no database")
+    assert not (ait42_home / "sessions.db").exists()
+
+
+def test_a_damaged_database_is_a_one_line_error(tmp_path):
+    db = tmp_path / "garbage.db"
+    db.write_bytes(os.urandom(8192))
+    assert_one_line_error(run("--db", str(db), "verify"), "damaged", str(db))
+    assert_one_line_error(run("--db", str(db), "import", str(tmp_path)), "damaged")
+
+
+# --- progress -------------------------------------------------------------------------------
+
+
+def run_on_terminal(*args: str) -> tuple[int, bytes]:
+    """Run the command line with stderr on a pseudo-terminal; (exit code, what it showed)."""
+    controller, terminal = pty.openpty()
+    # A real terminal has a size; tqdm draws nothing on a zero-column one.
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+    shown = bytearray()
+
+    def drain() -> None:
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the terminal side closed
+                return
+            if not chunk:
+                return
+            shown.extend(chunk)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    try:
+        result = run(*args, stderr=terminal)
+    finally:
+        os.close(terminal)
+        reader.join(timeout=30)
+        os.close(controller)
+    return result.returncode, bytes(shown)
+
+
+def test_progress_shows_on_a_terminal_only(sessions_dir, tmp_path):
+    assert run("import").stderr == ""
+    code, shown = run_on_terminal("import", "--db", str(tmp_path / "second.db"))
+    assert code == 0
+    assert b"importing" in shown and b"/5 [" in shown
+    code, shown = run_on_terminal("import", "--json", "--db", str(tmp_path / "third.db"))
+    assert code == 0 and shown == b""
+
+
+def test_progress_without_tqdm_is_a_plain_counter(sessions_dir, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "tqdm", None)  # as if not installed
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+
+    assert cli.main(["import"]) == 0
+
+    err = capsys.readouterr().err
+    assert "importing 5/5 files" in err
