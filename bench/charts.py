@@ -1,0 +1,203 @@
+"""PNG charts from ``results.json`` (matplotlib's Figure API, no pyplot, no display).
+
+- ``time_vs_sessions.png``: per scenario, seconds per call against sessions (log-log) for the
+  JSON store, the SQLite core and the two floors; bands are the interquartile range; hollow
+  markers on a dashed line are projected, not measured.
+- ``ratio_vs_sessions.png``: per scenario, JSON/SQLite with its 95 % interval and the seed's
+  target as a horizontal line; and core/APSW-floor with the 1.3x line.
+- ``memory_vs_sessions.png``: per scenario, peak memory of one call for each store.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from . import results as res
+from .backends import BACKENDS, LABELS
+from .scenarios import SCENARIOS
+
+__all__ = ["draw_all"]
+
+COLORS = {"json": "tab:red", "core": "tab:blue", "apsw": "tab:green", "sqlite3": "tab:gray"}
+STYLES = {"json": "-", "core": "-", "apsw": "--", "sqlite3": ":"}
+
+
+def _grid(count: int) -> tuple[Figure, list[Any]]:
+    cols = 3
+    rows = math.ceil(count / cols)
+    fig = Figure(figsize=(5 * cols, 3.6 * rows), layout="constrained")
+    axes = fig.subplots(rows, cols, squeeze=False).ravel().tolist()
+    for ax in axes[count:]:
+        ax.set_visible(False)
+    return fig, axes[:count]
+
+
+def _sizes(results: dict[str, Any], name: str) -> list[int]:
+    return sorted(int(n) for n in results["cells"].get(name, {}))
+
+
+def _time_panel(ax: Any, results: dict[str, Any], name: str) -> None:
+    for backend in BACKENDS:
+        measured, projected = [], []
+        for n in _sizes(results, name):
+            c = res.cell(results, name, n, backend)
+            t, is_projected = res.time_of(c)
+            if t is None:
+                continue
+            if is_projected:
+                projected.append((n, t))
+            else:
+                s = c["summary"]
+                measured.append((n, t, s["q1"], s["q3"]))
+        if not measured and not projected:
+            continue
+        color = COLORS[backend]
+        if measured:
+            xs = [m[0] for m in measured]
+            ax.plot(
+                xs,
+                [m[1] for m in measured],
+                STYLES[backend],
+                marker="o",
+                color=color,
+                label=LABELS[backend],
+            )
+            ax.fill_between(
+                xs, [m[2] for m in measured], [m[3] for m in measured], color=color, alpha=0.15
+            )
+        if projected:
+            chain = measured[-1:] + [(n, t, t, t) for n, t in projected]
+            ax.plot([p[0] for p in chain], [p[1] for p in chain], "--", color=color, alpha=0.6)
+            ax.plot(
+                [p[0] for p in projected],
+                [p[1] for p in projected],
+                "o",
+                mfc="none",
+                color=color,
+                label=None if measured else f"{LABELS[backend]} (projected)",
+            )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_title(name, fontsize=10)
+    ax.set_xlabel("sessions in the workspace")
+    ax.set_ylabel("seconds per call")
+    ax.grid(True, which="both", alpha=0.3)
+
+
+def _ratio_panel(ax: Any, results: dict[str, Any], name: str) -> None:
+    scenario = SCENARIOS[name]
+    for num, den, color, label in (
+        ("json", "core", "tab:purple", "JSON / SQLite core"),
+        ("core", "apsw", "tab:green", "SQLite core / APSW floor"),
+    ):
+        points = [(n, res.ratio(results, name, n, num, den)) for n in _sizes(results, name)]
+        points = [(n, r) for n, r in points if r]
+        if not points:
+            continue
+        xs = [n for n, _ in points]
+        ax.plot(xs, [r["median"] for _, r in points], "-", color=color, label=label)
+        for n, r in points:
+            if r["projected"] or r.get("low") is None:
+                ax.plot([n], [r["median"]], "o", mfc="none", color=color)
+            else:
+                ax.errorbar(
+                    [n],
+                    [r["median"]],
+                    yerr=[[r["median"] - r["low"]], [r["high"] - r["median"]]],
+                    fmt="o",
+                    color=color,
+                    capsize=3,
+                )
+    if scenario.target_ratio:
+        ax.axhline(scenario.target_ratio, color="tab:purple", ls="--", lw=1, label="seed target")
+        ax.annotate(
+            f"seed {scenario.target_ratio:g}x",
+            (0.01, scenario.target_ratio),
+            xycoords=("axes fraction", "data"),
+            fontsize=8,
+            color="tab:purple",
+            va="bottom",
+        )
+    ax.axhline(1.3, color="tab:green", ls=":", lw=1, label="floor target 1.3x")
+    ax.axhline(1.0, color="black", lw=0.5)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_title(name, fontsize=10)
+    ax.set_xlabel("sessions in the workspace")
+    ax.set_ylabel("time ratio")
+    ax.grid(True, which="both", alpha=0.3)
+
+
+def _memory_panel(ax: Any, results: dict[str, Any], name: str) -> None:
+    for backend in ("json", "core"):
+        measured, projected = [], []
+        for n in _sizes(results, name):
+            c = res.cell(results, name, n, backend) or {}
+            peak = (c.get("probe") or {}).get("peak_bytes")
+            if peak:
+                measured.append((n, peak / 2**20))
+            elif c.get("memory_projection"):
+                projected.append((n, c["memory_projection"]["value"] / 2**20))
+        color = COLORS[backend]
+        if measured:
+            ax.plot(
+                [m[0] for m in measured],
+                [m[1] for m in measured],
+                "-o",
+                color=color,
+                label=LABELS[backend],
+            )
+        if projected:
+            ax.plot(
+                [p[0] for p in projected], [p[1] for p in projected], "o", mfc="none", color=color
+            )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_title(name, fontsize=10)
+    ax.set_xlabel("sessions in the workspace")
+    ax.set_ylabel("peak MiB, one call")
+    ax.grid(True, which="both", alpha=0.3)
+
+
+def _draw(results: dict[str, Any], path: Path, panel: Any, title: str) -> str:
+    names = [s for s in SCENARIOS if s in results["cells"]]
+    fig, axes = _grid(len(names))
+    for ax, name in zip(axes, names):
+        panel(ax, results, name)
+    handles: dict[str, Any] = {}
+    for ax in axes:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(label, handle)
+    fig.legend(
+        list(handles.values()),
+        list(handles),
+        loc="outside lower center",
+        ncols=min(6, len(handles)),
+    )
+    meta = results["meta"]
+    fig.suptitle(
+        f"{title} — {meta['profile']} profile" + (" (quick run)" if meta.get("quick") else "")
+    )
+    fig.savefig(path, dpi=100)
+    return path.name
+
+
+def draw_all(results: dict[str, Any], out: Path) -> list[str]:
+    """Draw every chart into ``out``; the file names."""
+    out.mkdir(parents=True, exist_ok=True)
+    return [
+        _draw(
+            results, out / "time_vs_sessions.png", _time_panel, "Time per call (hollow: projected)"
+        ),
+        _draw(
+            results,
+            out / "ratio_vs_sessions.png",
+            _ratio_panel,
+            "Ratios (hollow: projected or unpaired)",
+        ),
+        _draw(results, out / "memory_vs_sessions.png", _memory_panel, "Peak memory of one call"),
+    ]

@@ -1,0 +1,84 @@
+"""Where and with what a run happened: commit, machine, versions, load."""
+
+from __future__ import annotations
+
+import os
+import platform
+import sqlite3
+import subprocess
+from pathlib import Path
+from typing import Any
+
+__all__ = ["describe", "loadavg", "mem_available"]
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() if out.returncode == 0 else None
+
+
+def loadavg() -> list[float] | None:
+    try:
+        return [float(x) for x in Path("/proc/loadavg").read_text().split()[:3]]
+    except OSError:
+        return None
+
+
+def _meminfo(field: str) -> int | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+def mem_available() -> int | None:
+    """Bytes of memory available to new work now (Linux MemAvailable)."""
+    return _meminfo("MemAvailable")
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def describe() -> dict[str, Any]:
+    """Commit (and whether the tree had changes), machine and library versions."""
+    import apsw
+    import matplotlib
+    import pyperf
+
+    import ait42_session
+
+    status = _git("status", "--porcelain", "--untracked-files=no")
+    return {
+        "commit": _git("rev-parse", "HEAD"),
+        "dirty": bool(status) if status is not None else None,
+        "machine": {
+            "platform": platform.platform(),
+            "cpu": _cpu_model(),
+            "cores": os.cpu_count(),
+            "memory_bytes": _meminfo("MemTotal"),
+        },
+        "versions": {
+            "python": platform.python_version(),
+            "ait42_session": ait42_session.__version__,
+            "apsw": apsw.apsw_version(),
+            "sqlite_apsw": apsw.sqlite_lib_version(),
+            "sqlite_stdlib": sqlite3.sqlite_version,
+            "pyperf": pyperf.__version__,
+            "matplotlib": matplotlib.__version__,
+        },
+    }

@@ -1,0 +1,421 @@
+"""``report.md`` (and the tables printed at the end of a run), from ``results.json`` alone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from . import results as res
+from .backends import LABELS
+from .scenarios import SCENARIOS
+from .stats import verdict
+
+__all__ = ["write_all", "render", "tables"]
+
+FLOOR_TARGET = 1.3  # core time / APSW-floor time
+
+
+def _ms(seconds: float | None, projected: bool = False) -> str:
+    if seconds is None:
+        return "—"
+    ms = seconds * 1000
+    text = f"{ms:.3g}" if ms < 100 else f"{ms:,.0f}"
+    return f"~{text} (projected)" if projected else text
+
+
+def _bytes(value: float | None) -> str:
+    if value is None:
+        return "—"
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if value >= size:
+            return f"{value / size:.1f} {unit}"
+    return f"{value:.0f} B"
+
+
+def _cell_time(c: dict[str, Any] | None) -> str:
+    if not c:
+        return "—"
+    t, projected = res.time_of(c)
+    if t is None:
+        return c.get("status", "—")
+    return _ms(t, projected)
+
+
+def _ratio_text(r: dict[str, Any] | None) -> str:
+    if r is None:
+        return "—"
+    if r["projected"]:
+        return f"~{r['median']:.1f}x (projected)"
+    if r.get("low") is None:
+        return f"{r['median']:.1f}x"
+    return f"{r['median']:.1f}x [{r['low']:.1f}–{r['high']:.1f}]"
+
+
+def _verdict(r: dict[str, Any] | None, target: float | None) -> str:
+    if target is None:
+        return "—"
+    if r is None:
+        return "n/a"
+    if r["projected"] or r.get("low") is None:
+        word = "PASS" if r["median"] >= target else "FAIL"
+        return f"{word} (projected)" if r["projected"] else word
+    return verdict(r, target)[0]
+
+
+def _sizes(results: dict[str, Any]) -> list[int]:
+    return sorted({int(n) for cells in results["cells"].values() for n in cells})
+
+
+def _scenarios(results: dict[str, Any]) -> list[str]:
+    return [s for s in SCENARIOS if s in results["cells"]]
+
+
+def ratio_table(results: dict[str, Any]) -> str:
+    lines = [
+        "| Scenario | Sessions | JSON median (ms) | SQLite median (ms) | JSON/SQLite [95% CI] | Seed target | Result |",
+        "|---|---:|---:|---:|---:|---:|---|",
+    ]
+    for name in _scenarios(results):
+        scenario = SCENARIOS[name]
+        for n in _sizes(results):
+            json_cell = res.cell(results, name, n, "json")
+            core_cell = res.cell(results, name, n, "core")
+            if json_cell is None and core_cell is None:
+                continue
+            r = res.ratio(results, name, n, "json", "core")
+            target = f"{scenario.target_ratio:g}x" if scenario.target_ratio else "—"
+            lines.append(
+                f"| {name} | {n:,} | {_cell_time(json_cell)} | {_cell_time(core_cell)} | "
+                f"{_ratio_text(r)} | {target} | {_verdict(r, scenario.target_ratio)} |"
+            )
+    return "\n".join(lines)
+
+
+def absolute_table(results: dict[str, Any]) -> str:
+    n = 100
+    lines = [
+        "| Seed row | Scenario | Seed: JSON | JSON measured (ms) | Seed: SQLite target | SQLite median (ms) | SQLite p95 (ms) | Result |",
+        "|---|---|---:|---:|---:|---:|---:|---|",
+    ]
+    seed_json = {
+        "Get all sessions (100)": "~50 ms",
+        "Search by type": "~50 ms",
+        "Complex query": "~50 ms",
+        "Insert session": "~60 ms",
+        "Update session": "~60 ms",
+    }
+    for name in _scenarios(results):
+        scenario = SCENARIOS[name]
+        if scenario.seed_row is None:
+            continue
+        core = res.cell(results, name, n, "core")
+        median, projected = res.time_of(core)
+        p95 = core["summary"]["p95"] if core and core.get("summary") else None
+        if scenario.target_ms is None:
+            target, result = "none given", "— (no absolute target in the seed)"
+        else:
+            target = f"{scenario.target_ms:g} ms"
+            if median is None:
+                result = "n/a"
+            else:
+                result = "PASS" if median * 1000 <= scenario.target_ms else "FAIL"
+                if result == "PASS" and p95 is not None and p95 * 1000 > scenario.target_ms:
+                    result += " (median; p95 above)"
+        lines.append(
+            f"| {scenario.seed_row} | {name} | {seed_json.get(scenario.seed_row, '—')} | "
+            f"{_cell_time(res.cell(results, name, n, 'json'))} | {target} | "
+            f"{_ms(median, projected)} | {_ms(p95)} | {result} |"
+        )
+    return "\n".join(lines)
+
+
+def _floor_verdict(r: dict[str, Any] | None) -> str:
+    """yes: the whole interval at or under 1.3x; no: the whole interval over; else unclear."""
+    if r is None:
+        return "—"
+    low = r["median"] if r.get("low") is None else r["low"]
+    high = r["median"] if r.get("high") is None else r["high"]
+    if high <= FLOOR_TARGET:
+        return "yes"
+    if low > FLOOR_TARGET:
+        return "**no**"
+    return "unclear"
+
+
+def floor_table(results: dict[str, Any]) -> str:
+    lines = [
+        "| Scenario | Sessions | SQLite core (ms) | APSW floor (ms) | sqlite3 floor (ms) | core/APSW [95% CI] | ≤ 1.3x | core/sqlite3 |",
+        "|---|---:|---:|---:|---:|---:|---|---:|",
+    ]
+    for name in _scenarios(results):
+        for n in _sizes(results):
+            core = res.cell(results, name, n, "core")
+            if core is None:
+                continue
+            r = res.ratio(results, name, n, "core", "apsw")
+            r3 = res.ratio(results, name, n, "core", "sqlite3")
+            ok = _floor_verdict(r)
+            lines.append(
+                f"| {name} | {n:,} | {_cell_time(core)} | {_cell_time(res.cell(results, name, n, 'apsw'))} | "
+                f"{_cell_time(res.cell(results, name, n, 'sqlite3'))} | {_ratio_text(r)} | {ok} | "
+                f"{_ratio_text(r3)} |"
+            )
+    return "\n".join(lines)
+
+
+def memory_table(results: dict[str, Any]) -> str:
+    lines = [
+        "| Scenario | Sessions | JSON peak | SQLite core peak | APSW floor peak |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for name in _scenarios(results):
+        for n in _sizes(results):
+            row = []
+            for backend in ("json", "core", "apsw"):
+                c = res.cell(results, name, n, backend) or {}
+                peak = (c.get("probe") or {}).get("peak_bytes")
+                if peak is None and c.get("memory_projection"):
+                    row.append(f"~{_bytes(c['memory_projection']['value'])} (projected)")
+                else:
+                    row.append(_bytes(peak))
+            lines.append(f"| {name} | {n:,} | " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def trace_section(results: dict[str, Any]) -> str:
+    if not results.get("trace"):
+        return "No trace replay in this run."
+    parts = []
+    for n, outcome in sorted(results["trace"].items(), key=lambda kv: int(kv[0])):
+        stores = outcome["stores"]
+        head = f"**{int(n):,} sessions** — {outcome['replayed']} of {outcome['operations']} operations of `{outcome['trace']}`"
+        if not outcome["complete"]:
+            head += f" (stopped at the box of {outcome['box_seconds']:.0f} s)"
+        totals = ", ".join(f"{LABELS.get(s, s)} {v['total']:.2f} s" for s, v in stores.items())
+        ratio = ""
+        if "json" in stores and stores["core"]["total"] > 0:
+            ratio = f"; JSON/SQLite {stores['json']['total'] / stores['core']['total']:.1f}x"
+        parts.append(f"{head}. Total: {totals}{ratio}.")
+        if outcome.get("note"):
+            parts.append(f"{outcome['note']} (estimated from the JSON store's scenario times).")
+        if outcome["mismatches"]:
+            parts.append("Answers differed: " + "; ".join(outcome["mismatches"][:5]))
+        names = list(stores)
+        header = (
+            "| Operation | Count | "
+            + " | ".join(f"{LABELS[s]} p50 / p95 / p99 (ms)" for s in names)
+            + " |"
+        )
+        rows = [header, "|---|---:|" + "---:|" * len(names)]
+        kinds = sorted(stores["core"]["kinds"], key=lambda k: -stores["core"]["kinds"][k]["count"])
+        for kind in kinds:
+            cells = []
+            for s in names:
+                k = stores[s]["kinds"].get(kind)
+                cells.append(
+                    "—"
+                    if not k
+                    else f"{k['p50'] * 1000:.3g} / {k['p95'] * 1000:.3g} / {k['p99'] * 1000:.3g}"
+                )
+            rows.append(
+                f"| {kind} | {stores['core']['kinds'][kind]['count']} | " + " | ".join(cells) + " |"
+            )
+        parts.append("\n".join(rows))
+    return "\n\n".join(parts)
+
+
+def notes(results: dict[str, Any]) -> str:
+    """Every cell that was not measured, and why; every error."""
+    out = []
+    for name in _scenarios(results):
+        for n in _sizes(results):
+            for backend, c in (results["cells"][name].get(str(n)) or {}).items():
+                status = c.get("status")
+                if status == res.MEASURED and not c.get("errors"):
+                    continue
+                if status == res.MEASURED:
+                    out.append(
+                        f"- {name}, {n:,}, {LABELS[backend]}: some processes failed: {c['errors'][0][:200]}"
+                    )
+                    continue
+                projection = c.get("projection")
+                how = ""
+                if projection and projection.get("probe"):
+                    how = " The figure shown is that one call (the probe's), not a median."
+                elif projection:
+                    sizes = ", ".join(f"{x:,}" for x in projection["from"])
+                    how = (
+                        f" Projected on a log-log line through {sizes} sessions,"
+                        f" slope {projection['slope']:.2f}."
+                    )
+                out.append(
+                    f"- {name}, {n:,}, {LABELS[backend]}: {status} — {c.get('reason', '')}.{how}"
+                )
+    return "\n".join(out) or "Every cell was measured."
+
+
+def tables(results: dict[str, Any]) -> str:
+    """The two tables printed at the end of ``compare``."""
+    return (
+        f"## JSON store vs SQLite core ({results['meta']['profile']} profile)\n\n{ratio_table(results)}\n\n"
+        f"## The seed's absolute targets at 100 sessions\n\n{absolute_table(results)}\n"
+    )
+
+
+def _builds(results: dict[str, Any]) -> str:
+    lines = [
+        "| Sessions | + background | Instances | Messages | SQLite file | JSON file(s) | Build s (SQLite / JSON, one pass) | After the run |",
+        "|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for n, b in sorted(results["builds"].items(), key=lambda kv: int(kv[0])):
+        json_size = (
+            _bytes(b["json_bytes"]) if b["json_bytes"] else f"not built ({b['json_reason']})"
+        )
+        after = b.get("after_run", {})
+        ok = "sizes intact" if after.get("ok") else f"**changed: {after}**" if after else "—"
+        build = b["build_seconds"]
+        lines.append(
+            f"| {int(n):,} | {b['background_sessions']:,} | {b['instances']:,} | {b['messages']:,} | "
+            f"{_bytes(b['sqlite_bytes'])} | {json_size} | {build['sqlite']} / {build['json'] or '—'} | {ok} |"
+        )
+    return "\n".join(lines)
+
+
+def _targets(results: dict[str, Any]) -> str:
+    lines = [
+        "| Sessions | " + " | ".join(_TARGET_NAMES.values()) + " |",
+        "|---:|" + "---|" * len(_TARGET_NAMES),
+    ]
+    for n, b in sorted(results["builds"].items(), key=lambda kv: int(kv[0])):
+        sizes = b.get("targets") or {}
+        cells = []
+        for key in _TARGET_NAMES:
+            t = sizes.get(key)
+            cells.append(
+                "—"
+                if not t
+                else f"{t['instances']} inst., {t['messages']} msg., {t['text_chars']:,} chars"
+            )
+        lines.append(f"| {int(n):,} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+_TARGET_NAMES = {
+    "get": "get_session",
+    "create": "create_session",
+    "update": "update_session",
+    "delete": "delete_session",
+    "message": "add_chat_message",
+    "status": "update_instance_status",
+}
+
+
+def render(results: dict[str, Any], charts: list[str]) -> str:
+    meta = results["meta"]
+    s = meta["settings"]
+    versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
+    machine = meta["machine"]
+    commit = (meta.get("commit") or "unknown")[:12] + (
+        " (uncommitted changes)" if meta.get("dirty") else ""
+    )
+    scenario_lines = "\n".join(
+        f"- `{n}`: `{SCENARIOS[n].call}`"
+        + (f" — seed row *{SCENARIOS[n].seed_row}*" if SCENARIOS[n].seed_row else "")
+        for n in _scenarios(results)
+    )
+    chart_lines = "\n".join(f"![{c}](charts/{c})" for c in charts)
+    return f"""# ait42-session benchmark: {meta['profile']} profile{' (quick run)' if meta.get('quick') else ''}
+
+Commit {commit}; {meta['started']} to {meta.get('finished', '?')} ({meta.get('run_seconds', '?')} s).
+Machine: {machine['cpu']}, {machine['cores']} cores, {_bytes(machine['memory_bytes'])}; {machine['platform']}.
+Versions: {versions}.
+Load average at start {meta['loadavg_start']}, at end {meta.get('loadavg_end')}.
+Workload seed {meta['seed']}. Results are {meta['warm']}.
+
+## How this was measured
+
+Each scenario is one call through the `SessionRepository` protocol, the same on both stores;
+the floors run the core's own SQL (from `ait42_session.sql` and the core's query builder)
+through bare APSW and stdlib `sqlite3`, fetching tuples, building no models. pyperf times every
+backend in its own worker processes: {s['rounds']} rounds per scenario, each running every
+backend once in a shuffled order ({s['values']} values per process after {s['warmups']}
+warm-up value(s) for calls under 0.2 s; 2 values for calls under 2 s; from 2 s,
+{s['slow_rounds']} rounds of one value, from 10 s 3 rounds without warm-up). The
+JSON/SQLite ratio is the median of ratios of values paired by round and position, with a 95 %
+cluster-bootstrap interval (rounds resampled). PASS needs the whole interval at or above the
+seed's target, FAIL the whole interval below it; otherwise UNCLEAR. Writes restore the store
+after every call (untimed), so every call sees the stated size. Time box: a call estimated or
+found to take more than **{s['box']:g} s** is not run; memory budget: a call estimated to need
+more than **{s['mem_fraction']:.0%} of available memory** is not run. Such cells show a time
+projected from the smaller sizes (log-log line through the two largest measured sizes, slope at
+least 1: each JSON call parses the whole file), marked *projected*.
+
+Scenarios:
+{scenario_lines}
+
+## JSON store vs SQLite core
+
+The seed's ratios are checked at every size; its table names a size (100 sessions) only for
+"get all sessions".
+
+{ratio_table(results)}
+
+## The seed's absolute targets at 100 sessions
+
+The seed's README gives SQLite targets of 2, 1, 3, 5 and 4 ms at 100 sessions and estimates the
+JSON store at ~50–60 ms; for delete it gives only a ratio (29x, in its appendix), no absolute
+target.
+
+{absolute_table(results)}
+
+## The core against its floors
+
+The core's Python layer (validation, workspace hashing, parameters, models) against the same
+SQL run bare; target core/APSW ≤ {FLOOR_TARGET}x.
+
+{floor_table(results)}
+
+## Peak memory of one call
+
+Growth of the resident set during the first call in a fresh process (Linux high-water mark).
+
+{memory_table(results)}
+
+## A day of editor use (trace replay)
+
+{trace_section(results)}
+
+## Stores
+
+The workspace is a real folder (`/tmp/ait42-bench/workspace`), as the editor passes one, plus
+background workspaces sharing the SQLite file.
+
+{_builds(results)}
+
+Sessions each single-session scenario touches (the one of median size among 15 candidates;
+`update_session` alternates it with a version whose status, totals and times changed and whose
+first instance completed with a line added to its output):
+
+{_targets(results)}
+
+## Cells not measured, and errors
+
+{notes(results)}
+
+## Charts
+
+{chart_lines}
+
+Raw values: `results.json` (pyperf also records each worker's load average in its run
+metadata); pyperf files: `pyperf/<backend>-n<N>.json`, e.g.
+`python -m pyperf compare_to pyperf/json-n100.json pyperf/core-n100.json --table`.
+"""
+
+
+def write_all(results: dict[str, Any], out: Path) -> str:
+    """Write ``report.md`` and the charts into ``out``; return the printed tables."""
+    from .charts import draw_all
+
+    charts = draw_all(results, out / "charts")
+    (out / "report.md").write_text(render(results, charts))
+    return tables(results)
