@@ -402,3 +402,21 @@ def test_json_columns_round_trip_runtime_mix_and_extra(store, workspace):
     assert json.dumps(store.get_session(workspace, "session_1").to_json()) == json.dumps(
         session.to_json()
     )
+
+
+def test_another_applications_database_is_refused_and_left_byte_for_byte(tmp_path):
+    path = tmp_path / "other.db"
+    con = apsw.Connection(str(path))
+    con.execute("CREATE TABLE notes (body TEXT); INSERT INTO notes VALUES ('keep me')")
+    con.close()
+    before = sha256(path)
+    with pytest.raises(MigrationError, match="not an ait42-session database"):
+        DbPool(path)
+    assert sha256(path) == before
+
+
+def test_a_new_database_is_marked_as_ours(tmp_path):
+    with DbPool(tmp_path / "s.db") as pool:
+        assert pool.connection().pragma("application_id") == 0x41493432
+    with DbPool(tmp_path / "s.db") as pool:  # and opens again
+        assert pool.schema_version == len(migration_scripts())

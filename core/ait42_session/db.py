@@ -35,6 +35,7 @@ SYNCHRONOUS_MODES = ("NORMAL", "FULL")
 BUSY_TIMEOUT_MS = 5_000
 WRITE_ATTEMPTS = 5
 STATEMENT_CACHE_SIZE = 256
+APPLICATION_ID = 0x41493432  # 'AI42', set by migration 0004
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _FTS_TABLES = ("fts_tasks", "fts_messages", "fts_outputs", "session_trigrams")
 _SQLITE_HEADER = b"SQLite format 3\x00"
@@ -196,6 +197,7 @@ class DbPool:
                     f"{self._path}: schema version {version} is newer than this code "
                     f"(knows up to {latest}); upgrade ait42-session"
                 )
+            self._refuse_foreign(con, version)
             self._configure(con)
             for number, name, sql in scripts:
                 if number <= version:
@@ -204,6 +206,16 @@ class DbPool:
             version = int(con.pragma("user_version"))
         self._local.configured = True
         return version
+
+    def _refuse_foreign(self, con: apsw.Connection, version: int) -> None:
+        """MigrationError, touching nothing, for another application's SQLite database."""
+        application_id = int(con.pragma("application_id"))
+        has_tables = con.execute("SELECT count(*) FROM sqlite_schema").get > 0
+        if application_id not in (0, APPLICATION_ID) or (version == 0 and has_tables):
+            raise MigrationError(
+                f"{self._path}: not an ait42-session database (it holds another application's "
+                f"tables, application_id {application_id}); left untouched"
+            )
 
     def _apply(self, con: apsw.Connection, number: int, name: str, sql: str) -> None:
         con.execute("BEGIN IMMEDIATE")

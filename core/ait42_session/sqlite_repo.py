@@ -12,7 +12,7 @@ from . import sql
 from .db import DbPool
 from .errors import AlreadyExistsError, NotFoundError, ValidationError
 from .fulltext import fts5_expression, query_terms
-from .models import INSTANCE_STATUSES, ChatMessage, WorktreeInstance, WorktreeSession
+from .models import I64_MAX, INSTANCE_STATUSES, ChatMessage, WorktreeInstance, WorktreeSession
 from .queries import (
     CheckedQuery,
     SearchHit,
@@ -24,7 +24,7 @@ from .queries import (
     joined_agent_names,
 )
 from .timestamps import now_rfc3339, to_instant_ns
-from .workspace import compute_workspace_hash, require_workspace_path
+from .workspace import require_workspace_path, workspace_identity
 
 __all__ = ["SqliteSessionRepository"]
 
@@ -53,10 +53,7 @@ def _require_session(session: object) -> None:
 
 def _workspace(workspace_path: object) -> tuple[str, str]:
     """(hash, recorded path) of a workspace path; ValidationError when blank."""
-    path = require_workspace_path(workspace_path)
-    real = os.path.realpath(path) if os.path.exists(path) else path.rstrip("/") or path
-    # Undecodable bytes of a POSIX path are recorded as U+FFFD, as the hash sees them.
-    return compute_workspace_hash(path), os.fsencode(real).decode("utf-8", "replace")
+    return workspace_identity(require_workspace_path(workspace_path))
 
 
 def _session_params(session: WorktreeSession, ws: str) -> dict[str, Any]:
@@ -267,6 +264,8 @@ class SqliteSessionRepository:
 
         def work(con: apsw.Connection) -> None:
             pk = self._pk(con, ws, session_id)
+            if not 0 <= instance_id <= I64_MAX:  # no stored instance can have it
+                raise NotFoundError(f"instance {instance_id} not found in session {session_id!r}")
             con.execute(
                 sql.SET_INSTANCE_STATUS,
                 {"status": new_status, "session_pk": pk, "instance_id": instance_id},
@@ -396,7 +395,7 @@ class SqliteSessionRepository:
         terms = query_terms(text)
         if not terms or limit == 0:
             return []
-        params = {"query": fts5_expression(terms), "ws": ws, "limit": limit}
+        params = {"query": fts5_expression(terms), "ws": ws, "limit": min(limit, I64_MAX)}
 
         def work(con: apsw.Connection) -> list[SearchHit]:
             hits = []
@@ -464,7 +463,10 @@ class SqliteSessionRepository:
         where, params = self._where(ws, query)
         paged = limit is not None or offset > 0
         if paged:
-            params.update({"limit": -1 if limit is None else limit, "offset": offset})
+            # Pages past SQLite's integer range mean "all of it", as they do in Python.
+            params.update(
+                {"limit": -1 if limit is None else min(limit, I64_MAX), "offset": min(offset, I64_MAX)}
+            )
         return sql.select_sessions(columns, where, query.sort_field, query.descending, paged), params
 
     @staticmethod

@@ -11,6 +11,11 @@ from .errors import ValidationError
 def compute_workspace_hash(path: str | os.PathLike[str]) -> str:
     """SHA-256 of the canonical path (symlinks resolved) when it exists, else of the path with
     trailing ``/`` removed; the first 16 lowercase hex digits. Same as the editor's backend."""
+    return workspace_identity(path)[0]
+
+
+def workspace_identity(path: str | os.PathLike[str]) -> tuple[str, str]:
+    """(hash, the path it was computed from) — one filesystem look-up for both."""
     text = os.fspath(path)
     if os.path.exists(text):
         normalized = os.path.realpath(text)
@@ -18,7 +23,7 @@ def compute_workspace_hash(path: str | os.PathLike[str]) -> str:
         normalized = text.rstrip("/")
     # Rust's to_string_lossy: bytes that are not UTF-8 become U+FFFD before hashing.
     lossy = os.fsencode(normalized).decode("utf-8", "replace")
-    return hashlib.sha256(lossy.encode("utf-8")).hexdigest()[:16]
+    return hashlib.sha256(lossy.encode("utf-8")).hexdigest()[:16], lossy
 
 
 def require_workspace_path(path: object) -> str:
