@@ -82,9 +82,8 @@ def test_threads_sharing_one_repository_lose_no_write(tmp_path, workspace):
     assert_nothing_lost(db, workspace)
 
 
-def test_processes_writing_one_file_at_once_lose_no_write(tmp_path, workspace):
-    db = tmp_path / "sessions.db"
-    SqliteSessionRepository.with_path(db).close()  # schema in place before the race
+def run_writer_processes(db: Path, workspace: str) -> None:
+    """WRITERS processes running write_mixed on one file at once; all must exit cleanly."""
     context = multiprocessing.get_context("spawn")
     workers = [
         context.Process(target=write_mixed, args=(str(db), workspace, w)) for w in range(WRITERS)
@@ -94,18 +93,16 @@ def test_processes_writing_one_file_at_once_lose_no_write(tmp_path, workspace):
     for worker in workers:
         worker.join(timeout=240)
     assert [worker.exitcode for worker in workers] == [0] * WRITERS
+
+
+def test_processes_writing_one_file_at_once_lose_no_write(tmp_path, workspace):
+    db = tmp_path / "sessions.db"
+    SqliteSessionRepository.with_path(db).close()  # schema in place before the race
+    run_writer_processes(db, workspace)
     assert_nothing_lost(db, workspace)
 
 
 def test_processes_opening_a_new_file_at_once_migrate_it_once(tmp_path, workspace):
     db = tmp_path / "fresh.db"
-    context = multiprocessing.get_context("spawn")
-    workers = [
-        context.Process(target=write_mixed, args=(str(db), workspace, w)) for w in range(WRITERS)
-    ]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=240)
-    assert [worker.exitcode for worker in workers] == [0] * WRITERS
+    run_writer_processes(db, workspace)
     assert_nothing_lost(db, workspace)
