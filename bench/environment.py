@@ -6,10 +6,12 @@ import os
 import platform
 import sqlite3
 import subprocess
+import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["describe", "loadavg", "mem_available"]
+__all__ = ["describe", "loadavg", "mem_available", "machine_paths", "scrub"]
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -82,3 +84,30 @@ def describe() -> dict[str, Any]:
             "matplotlib": matplotlib.__version__,
         },
     }
+
+
+def machine_paths() -> list[tuple[str, str]]:
+    """This machine's folders that end up in outputs (the interpreter pyperf records, tracebacks,
+    scratch folders), each with the label saved in its place; longest first, so the most
+    specific label wins."""
+    labels = {
+        str(REPO): "<repo>",
+        sys.prefix: "<venv>",
+        sys.base_prefix: "<python>",
+        tempfile.gettempdir(): "<tmp>",
+        str(Path.home()): "~",
+    }
+    found: dict[str, str] = {}
+    for path, label in labels.items():
+        for variant in {path, os.path.realpath(path)}:
+            if variant not in ("", "/"):
+                found.setdefault(variant, label)
+    return sorted(found.items(), key=lambda item: len(item[0]), reverse=True)
+
+
+def scrub(text: str) -> str:
+    """``text`` with this machine's folders replaced by labels: committed results name no path
+    of the machine that produced them."""
+    for path, label in machine_paths():
+        text = text.replace(path, label)
+    return text

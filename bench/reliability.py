@@ -676,14 +676,16 @@ def main(argv: list[str] | None = None) -> int:
             print(f"stores and ack files kept in {work_dir}", file=sys.stderr)
         else:
             shutil.rmtree(work_dir, ignore_errors=True)
+    from bench.environment import scrub  # here: the workers load this file on its own
+
     env = environment()
     # The scratch folder is this machine's; the saved figures name files relative to it.
-    report = markdown(results, params, env).replace(str(work_dir), "<work>")
+    report = scrub(markdown(results, params, env).replace(str(work_dir), "<work>"))
     print(report)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.md").write_text(report, encoding="utf-8")
     payload = {"params": params, "environment": env, "results": [asdict(r) for r in results]}
-    text = json.dumps(payload, indent=2).replace(str(work_dir), "<work>")
+    text = scrub(json.dumps(payload, indent=2).replace(str(work_dir), "<work>"))
     (args.out / "results.json").write_text(text + "\n", encoding="utf-8")
     print(f"saved {args.out / 'report.md'} and {args.out / 'results.json'}", file=sys.stderr)
     return 0 if all(fig.sqlite_promise_kept() for fig in results) else 1

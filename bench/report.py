@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from . import results as res
+from .environment import scrub
 from .backends import LABELS
 from .scenarios import SCENARIOS
 from .stats import verdict
@@ -417,5 +418,7 @@ def write_all(results: dict[str, Any], out: Path) -> str:
     from .charts import draw_all
 
     charts = draw_all(results, out / "charts")
-    (out / "report.md").write_text(render(results, charts))
+    (out / "report.md").write_text(scrub(render(results, charts)))
+    for pyperf_file in sorted((out / "pyperf").glob("*.json")):
+        res.scrub_file(pyperf_file)
     return tables(results)

@@ -14,9 +14,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from .environment import scrub
 from .stats import paired_ratios, ratio_interval
 
-__all__ = ["load", "save", "cell", "ratio", "time_of", "MEASURED", "PROJECTED"]
+__all__ = ["load", "save", "scrub_file", "cell", "ratio", "time_of", "MEASURED", "PROJECTED"]
 
 MEASURED = "measured"
 PROJECTED = "projected"
@@ -27,11 +28,22 @@ def load(path: Path) -> dict[str, Any]:
 
 
 def save(results: dict[str, Any], path: Path) -> None:
-    """Write atomically, so an interrupted run leaves the last complete file."""
+    """Write atomically, so an interrupted run leaves the last complete file; error texts lose
+    this machine's paths on the way."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(results, indent=1))
+    tmp.write_text(scrub(json.dumps(results, indent=1)))
     os.replace(tmp, path)
+
+
+def scrub_file(path: Path) -> None:
+    """Rewrite ``path`` without this machine's paths (pyperf records the interpreter's)."""
+    text = path.read_text()
+    clean = scrub(text)
+    if clean != text:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(clean)
+        os.replace(tmp, path)
 
 
 def cell(results: dict[str, Any], scenario: str, n: int, backend: str) -> dict[str, Any] | None:

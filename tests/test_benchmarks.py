@@ -344,4 +344,40 @@ def test_compare_runs_end_to_end_and_writes_every_output(tmp_path: Path) -> None
         text=True,
     )
     assert compared.returncode == 0 and "get_all_sessions" in compared.stdout
+    pyperf_text = (out / "pyperf/core-n30.json").read_text()
+    assert sys.executable not in pyperf_text and '"<venv>/bin/' in pyperf_text
     shutil.rmtree(tmp_path / "cache")
+
+
+def test_scrub_replaces_every_folder_of_this_machine_with_a_label() -> None:
+    import tempfile
+
+    from bench.environment import REPO, scrub
+
+    text = json.dumps(
+        {
+            "python_executable": sys.executable,
+            "config": f"--prefix={sys.base_prefix} --libdir={sys.base_prefix}/lib",
+            "traceback": f'File "{REPO / "bench" / "probe.py"}", line 3',
+            "scratch": str(Path(tempfile.gettempdir()) / "ait42-x" / "store.db"),
+            "home": str(Path.home() / ".ait42"),
+        }
+    )
+    clean = scrub(text)
+    assert json.loads(clean)["traceback"] == 'File "<repo>/bench/probe.py", line 3'
+    for path in (sys.executable, sys.base_prefix, str(REPO), tempfile.gettempdir()):
+        assert path not in clean
+    assert str(Path.home()) + "/" not in clean
+
+
+def test_committed_results_name_no_folder_of_this_machine() -> None:
+    from bench.environment import REPO, machine_paths
+
+    listed = subprocess.run(
+        ["git", "ls-files", "results"], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.split()
+    texts = [REPO / name for name in listed if not name.endswith(".png")]
+    for path in texts:
+        text = path.read_text()
+        for folder, _label in machine_paths():
+            assert folder + "/" not in text and f'"{folder}"' not in text, (path, folder)
