@@ -235,7 +235,7 @@ def floor_case(
     if name == "type_filter_list":
         statement, params = _select(ws, sql.SUMMARY_COLUMNS, plan["by_type"][0], None, None)
         return Case(
-            lambda: floor.read(lambda: (floor.rows(statement, params),)),
+            lambda: (floor.rows(statement, params),),
             count_is(facts["by_type"]["count"]),
         )
     if name == "get_session":
@@ -256,7 +256,7 @@ def floor_case(
         statement = sql.count_sessions(where)
         want = facts["running"]["count"]
         return Case(
-            lambda: floor.read(lambda: floor.scalar(statement, params)),
+            lambda: floor.scalar(statement, params),
             lambda got: expect(got == want, f"count {got} != {want}"),
         )
     if name == "search":

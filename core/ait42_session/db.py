@@ -18,7 +18,7 @@ import threading
 import time
 from importlib import resources
 from pathlib import Path
-from typing import Callable, Iterator, TypeVar
+from typing import Any, Callable, Iterator, Mapping, TypeVar
 
 import apsw
 
@@ -288,6 +288,13 @@ class DbPool:
                 raise
             con.execute("COMMIT")
             return result
+
+    def read_rows(self, statement: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Every row of one statement. A single statement reads one snapshot by itself, so
+        this skips the BEGIN and COMMIT that ``read`` needs for several."""
+        con = self._connection_ready()
+        with self.translate_errors():
+            return con.execute(statement, params).fetchall()
 
     def write(self, work: Callable[[apsw.Connection], T]) -> T:
         """Run ``work`` in a ``BEGIN IMMEDIATE`` transaction: all of it commits, or none.

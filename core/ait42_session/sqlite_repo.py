@@ -373,17 +373,13 @@ class SqliteSessionRepository:
         query = check_query(filters, sort)
         check_page(limit, offset)
         statement, params = self._select(sql.SUMMARY_COLUMNS, ws, query, limit, offset)
-
-        def work(con: apsw.Connection) -> list[SessionSummary]:
-            return [_summary_from_row(row, ws) for row in con.execute(statement, params)]
-
-        return self._pool.read(work)
+        return [_summary_from_row(row, ws) for row in self._pool.read_rows(statement, params)]
 
     def count_sessions(self, workspace_path: str, filters: SessionFilters | None = None) -> int:
         ws, _ = _workspace(workspace_path)
         where, params = self._where(ws, check_query(filters, None))
         statement = sql.count_sessions(where)
-        return self._pool.read(lambda con: con.execute(statement, params).get)
+        return self._pool.read_rows(statement, params)[0][0]
 
     def search(self, workspace_path: str, text: str, limit: int = 50) -> list[SearchHit]:
         ws, _ = _workspace(workspace_path)
