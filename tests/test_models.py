@@ -86,6 +86,28 @@ def test_a_fixture_session_reads_its_values(data: dict[str, Any]) -> None:
     assert session.workspace_hash is None
 
 
+@pytest.mark.parametrize("data", SAMPLES, ids=sample_ids())
+def test_a_stored_copy_is_the_json_round_trip_and_shares_nothing_mutable(
+    data: dict[str, Any],
+) -> None:
+    data = {**data, "note": {"tags": ["a"]}, "runtimeMix": ["claude", "codex"]}
+    data["instances"] = [{**i, "x": [1]} for i in reversed(data.get("instances") or [])]
+    data["chatHistory"] = [{**m, "y": {"z": 1}} for m in data.get("chatHistory") or []]
+    session = WorktreeSession.from_json(data)
+    copy_ = session.stored_copy("0123456789abcdef")
+    expected = WorktreeSession.from_json(session.to_json())
+    expected.workspace_hash = "0123456789abcdef"
+    assert copy_ == expected
+    assert [i.instance_id for i in copy_.instances] == sorted(i.instance_id for i in session.instances)
+    copy_.extra["note"]["tags"].append("b")
+    copy_.runtime_mix.append("x")  # type: ignore[union-attr]
+    for instance in copy_.instances:
+        instance.extra["x"].append(2)
+    for message in copy_.chat_history:
+        message.extra["y"]["z"] = 2
+    assert session.to_json() == WorktreeSession.from_json(data).to_json()
+
+
 def test_keys_are_written_in_the_order_of_the_rust_structs() -> None:
     data = SAMPLES[0]
     written = WorktreeSession.from_json(data).to_json()

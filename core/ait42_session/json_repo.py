@@ -54,7 +54,7 @@ class JsonSessionRepository:
             raise AlreadyExistsError(f"session {session.id!r} already exists in {workspace!r}")
         sessions.append(session)
         self._save(file, sessions)
-        return _copy(session, ws_hash)
+        return session.stored_copy(ws_hash)
 
     def get_session(self, workspace_path: str, session_id: str) -> WorktreeSession:
         """The stored session; NotFoundError when the workspace has no such id."""
@@ -76,7 +76,7 @@ class JsonSessionRepository:
         file, ws_hash, sessions = self._load(workspace)
         sessions[_index(sessions, session.id, workspace)] = session
         self._save(file, sessions)
-        return _copy(session, ws_hash)
+        return session.stored_copy(ws_hash)
 
     def delete_session(self, workspace_path: str, session_id: str) -> None:
         """Remove the session; NotFoundError when the workspace has no such id."""
@@ -276,13 +276,6 @@ def _index(sessions: list[WorktreeSession], session_id: str, workspace: str) -> 
         if session.id == session_id:
             return index
     raise NotFoundError(f"session {session_id!r} not found in {workspace!r}")
-
-
-def _copy(session: WorktreeSession, ws_hash: str) -> WorktreeSession:
-    """A detached copy of ``session`` as a later read returns it."""
-    copy = WorktreeSession.from_json(session.to_json())
-    copy.workspace_hash = ws_hash
-    return copy
 
 
 # --- full-text scan -------------------------------------------------------------------------

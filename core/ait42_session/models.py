@@ -126,6 +126,11 @@ def _nesting(value: Any) -> int:
     return deepest
 
 
+def _plain_copy(extra: dict[str, Any]) -> dict[str, Any]:
+    """A detached copy of validated extra keys, shaped as a JSON read returns them."""
+    return json.loads(json.dumps(extra)) if extra else {}
+
+
 def _object(data: Any, name: str) -> Mapping[str, Any]:
     if not isinstance(data, Mapping):
         raise ValidationError(f"{name} must be a JSON object, got {type(data).__name__}")
@@ -179,6 +184,13 @@ class ChatMessage:
         }
         out.update(self.extra)
         return out
+
+    def detached(self) -> "ChatMessage":
+        """A copy sharing nothing mutable; assumes ``validate`` passed."""
+        return ChatMessage(
+            self.id, self.role, self.content, self.timestamp, self.instance_id,
+            _plain_copy(self.extra),
+        )  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -264,6 +276,15 @@ class WorktreeInstance:
         }
         out.update(self.extra)
         return out
+
+    def detached(self) -> "WorktreeInstance":
+        """A copy sharing nothing mutable; assumes ``validate`` passed."""
+        return WorktreeInstance(
+            self.instance_id, self.worktree_path, self.branch, self.agent_name, self.status,
+            self.tmux_session_id, self.output, self.start_time, self.end_time,
+            self.files_changed, self.lines_added, self.lines_deleted, self.runtime, self.model,
+            self.runtime_label, _plain_copy(self.extra),
+        )  # fmt: skip
 
 
 @dataclass(slots=True)
@@ -399,3 +420,18 @@ class WorktreeSession:
         }
         out.update(self.extra)
         return out
+
+    def stored_copy(self, workspace_hash: str) -> "WorktreeSession":
+        """What a read returns after this session is stored in ``workspace_hash``: a copy
+        sharing nothing mutable, instances in ``instance_id`` order. Assumes ``validate``
+        passed, so it skips the second validation a JSON round trip would run."""
+        return WorktreeSession(
+            self.id, self.type, self.task, self.status, self.created_at, self.updated_at,
+            self.completed_at, self.model, self.timeout_seconds, self.preserve_worktrees,
+            self.winner_id, None if self.runtime_mix is None else list(self.runtime_mix),
+            self.total_duration, self.total_files_changed, self.total_lines_added,
+            self.total_lines_deleted,
+            [i.detached() for i in sorted(self.instances, key=lambda i: i.instance_id)],
+            [m.detached() for m in self.chat_history],
+            workspace_hash, _plain_copy(self.extra),
+        )  # fmt: skip

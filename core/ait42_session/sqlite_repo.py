@@ -209,7 +209,7 @@ class SqliteSessionRepository:
             self._index_text(con, pk, session)
 
         self._pool.write(work)
-        return self._returned(session, ws)
+        return session.stored_copy(ws)
 
     def update_session(self, workspace_path: str, session: WorktreeSession) -> WorktreeSession:
         ws, _ = _workspace(workspace_path)
@@ -224,7 +224,7 @@ class SqliteSessionRepository:
             self._index_text(con, pk, session)
 
         self._pool.write(work)
-        return self._returned(session, ws)
+        return session.stored_copy(ws)
 
     def delete_session(self, workspace_path: str, session_id: str) -> None:
         ws, _ = _workspace(workspace_path)
@@ -316,13 +316,6 @@ class SqliteSessionRepository:
                 "agents": joined_agent_names(session).casefold(),
             },
         )
-
-    @staticmethod
-    def _returned(session: WorktreeSession, ws: str) -> WorktreeSession:
-        """A copy of what was stored, as a read would return it."""
-        copy = WorktreeSession.from_json(session.to_json())
-        copy.workspace_hash = ws
-        return copy
 
     # --- reads ----------------------------------------------------------------------------
 
