@@ -311,6 +311,25 @@ _TARGET_NAMES = {
 }
 
 
+def unfinished(results: dict[str, Any]) -> str:
+    """A warning naming the scenario cells a stopped run never reached; empty when it finished."""
+    meta = results["meta"]
+    if "finished" in meta:
+        return ""
+    cells = results.get("cells", {})
+    missing = [
+        f"{name} at {n:,}"
+        for n in meta["scales"]
+        for name in meta["scenarios"]
+        if str(n) not in cells.get(name, {})
+    ]
+    return (
+        "\n**This run was stopped before it finished.** The tables hold what it measured; "
+        + (f"not reached: {', '.join(missing)}." if missing else "every scenario cell was reached.")
+        + "\n"
+    )
+
+
 def render(results: dict[str, Any], charts: list[str]) -> str:
     meta = results["meta"]
     s = meta["settings"]
@@ -332,7 +351,7 @@ Machine: {machine['cpu']}, {machine['cores']} cores, {_bytes(machine['memory_byt
 Versions: {versions}.
 Load average at start {meta['loadavg_start']}, at end {meta.get('loadavg_end')}.
 Workload seed {meta['seed']}. Results are {meta['warm']}.
-
+{unfinished(results)}
 ## How this was measured
 
 Each scenario is one call through the `SessionRepository` protocol, the same on both stores;

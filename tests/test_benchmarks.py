@@ -31,6 +31,7 @@ if str(REPO) not in sys.path:  # bench/ is not installed: plain `pytest` needs t
 from bench.backends import open_case  # noqa: E402
 from bench.floors import floor_case, open_floor  # noqa: E402
 from bench.scenarios import SCENARIOS, Case, repo_case  # noqa: E402
+from bench.report import render  # noqa: E402
 from bench.stats import paired_ratios, project, ratio_interval, verdict  # noqa: E402
 from bench.stores import JsonArrayWriter, StorePaths, build, working_copy  # noqa: E402
 from bench.workloads import MAIN_WORKSPACE, Workload  # noqa: E402
@@ -344,6 +345,10 @@ def test_compare_runs_end_to_end_and_writes_every_output(tmp_path: Path) -> None
         text=True,
     )
     assert compared.returncode == 0 and "get_all_sessions" in compared.stdout
+    assert "stopped before it finished" not in (out / "report.md").read_text()
+    del results["meta"]["finished"]
+    del results["cells"]["create_session"]
+    assert "not reached: create_session at 30." in render(results, [])
     pyperf_text = (out / "pyperf/core-n30.json").read_text()
     assert sys.executable not in pyperf_text and '"<venv>/bin/' in pyperf_text
     shutil.rmtree(tmp_path / "cache")
