@@ -6,8 +6,8 @@ from pathlib import Path
 from typing import Any
 
 from . import results as res
-from .environment import scrub
 from .backends import LABELS
+from .environment import scrub
 from .scenarios import SCENARIOS
 from .stats import verdict
 

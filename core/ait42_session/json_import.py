@@ -26,6 +26,7 @@ from . import migration_sql as msql
 from . import sql
 from .db import DbPool
 from .errors import MigrationError, SessionError
+from .json_repo import JSON_WHITESPACE, loads_strict
 from .models import WorktreeSession
 from .paths import PRIVATE_FILE_MODE
 from .phases import _require_sqlite
@@ -36,7 +37,6 @@ __all__ = ["ImportIssue", "ImportReport", "ProgressHook", "import_json"]
 
 SESSION_FILE = re.compile(r"^[0-9a-f]{16}\.json$")
 _BOM = b"\xef\xbb\xbf"
-_JSON_WHITESPACE = " \t\r\n"
 
 
 # --- reports --------------------------------------------------------------------------------
@@ -160,10 +160,6 @@ class _FileOutcome:
     issues: list[ImportIssue] = field(default_factory=list)
 
 
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed in JSON")
-
-
 def _parse(raw: bytes) -> list[Any]:
     """The file's top-level JSON array; _Unreadable with the reason otherwise."""
     if raw.startswith(_BOM):
@@ -172,12 +168,12 @@ def _parse(raw: bytes) -> list[Any]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise _Unreadable(f"not valid UTF-8 (byte {exc.start})") from exc
-    if not text.strip(_JSON_WHITESPACE):
+    if not text.strip(JSON_WHITESPACE):
         raise _Unreadable("the file is empty (a write interrupted by a crash leaves this)")
     if "\x00" in text:
         raise _Unreadable(f"contains NUL bytes (first at character {text.index(chr(0))})")
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        data = loads_strict(text)
     except json.JSONDecodeError as exc:
         raise _Unreadable(
             f"not valid JSON (truncated?): {exc.msg} at line {exc.lineno} column {exc.colno}"

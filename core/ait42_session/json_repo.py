@@ -25,7 +25,7 @@ from .workspace import compute_workspace_hash, require_workspace_path
 
 __all__ = ["JsonSessionRepository"]
 
-_JSON_WHITESPACE = " \t\r\n"
+JSON_WHITESPACE = " \t\r\n"  # what JSON counts as blank; str.strip() would take more
 _ELLIPSIS = "…"
 
 
@@ -240,18 +240,23 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
+def loads_strict(text: str) -> Any:
+    """``json.loads`` as strict as serde: NaN and Infinity raise ValueError."""
+    return json.loads(text, parse_constant=_reject_constant)
+
+
 def _parse(file: Path, raw: bytes) -> list[Any]:
     """The file's JSON array; ``[]`` for an empty or whitespace-only file."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise StoreCorruptedError(f"{file} is not valid UTF-8: {exc}") from exc
-    if not text.strip(_JSON_WHITESPACE):
+    if not text.strip(JSON_WHITESPACE):
         return []
     if "\x00" in text:
         raise StoreCorruptedError(f"{file} contains NUL bytes")
     try:
-        data = json.loads(text, parse_constant=_reject_constant)
+        data = loads_strict(text)
     except (ValueError, RecursionError) as exc:
         raise StoreCorruptedError(f"{file} is not valid JSON: {exc}") from exc
     if not isinstance(data, list):
