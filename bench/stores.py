@@ -16,7 +16,6 @@ Write scenarios run on a copy (``working_copy``); the cache is never opened for 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import shutil
@@ -25,6 +24,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
+
+import msgspec
 
 from ait42_session import SqliteSessionRepository, WorktreeSession, compute_workspace_hash
 from ait42_session.db import migration_scripts
@@ -124,9 +125,9 @@ class _Facts:
         self.messages += len(session.chat_history)
         self.tasks_with_word += SEARCH_WORD in tokens(session.task)
         self.light.append(
-            dataclasses.replace(
+            msgspec.structs.replace(
                 session,
-                instances=[dataclasses.replace(i, output=None) for i in session.instances],
+                instances=[msgspec.structs.replace(i, output=None) for i in session.instances],
                 chat_history=[],
                 extra={},
             )

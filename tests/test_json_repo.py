@@ -185,16 +185,65 @@ def test_a_write_to_a_damaged_file_leaves_it_untouched(
     assert file.read_bytes() == _truncated()
 
 
-def test_a_session_that_breaks_the_rules_is_reported_with_file_and_index(
+SERDE_REFUSES = {
+    "string for instanceId": ("instances", {"instanceId": "0"}),
+    "negative totalFilesChanged": (None, {"totalFilesChanged": -1}),
+    "u32 overflow in linesAdded": ("instances", {"linesAdded": 2**32}),
+    "u64 overflow in totalDuration": (None, {"totalDuration": 2**64}),
+    "missing id": (None, {"id": None}),
+    "null instances": (None, {"instances": None}),
+    "number for task": (None, {"task": 7}),
+}
+
+
+@pytest.mark.parametrize("where, change", SERDE_REFUSES.values(), ids=SERDE_REFUSES.keys())
+def test_a_session_serde_would_refuse_is_reported_with_file_and_index(
+    repo: JsonSessionRepository, workspace: str, file: Path, where: str | None, change: dict
+) -> None:
+    data = sample_session_dicts()
+    target = data[1]["instances"][0] if where else data[1]
+    target.update(change)
+    if change == {"id": None}:
+        del target["id"]
+    file.parent.mkdir()
+    file.write_text(json.dumps(data))
+    for read in (repo.get_all_sessions, lambda w: repo.delete_session(w, "fixture_session_1")):
+        with pytest.raises(StoreCorruptedError, match=rf"{file.name}.*index 1") as caught:
+            read(workspace)
+        assert isinstance(caught.value.__cause__, ValidationError)
+    assert json.loads(file.read_text()) == data  # nothing was written
+
+
+def test_values_serde_reads_are_read_though_the_contract_would_refuse_them(
+    repo: JsonSessionRepository, workspace: str, file: Path
+) -> None:
+    """The editor's structs hold plain strings: an unknown type or status, or a timestamp in
+    another format, is read as it is (the contract's checks run on what callers pass in)."""
+    data = sample_session_dicts()
+    data[1]["type"] = "tournament"
+    data[1]["instances"][0]["status"] = "exploded"
+    data[0]["chatHistory"][0]["timestamp"] = "yesterday"
+    file.parent.mkdir()
+    file.write_text(json.dumps(data))
+    session = repo.get_session(workspace, "fixture_session_2")
+    assert session.type == "tournament" and session.instances[0].status == "exploded"
+    repo.update_instance_status(workspace, "fixture_session_1", 1, "archived")
+    written = json.loads(file.read_text())
+    assert written[1]["type"] == "tournament"
+    assert written[0]["chatHistory"][0]["timestamp"] == "yesterday"
+    assert written[0]["instances"][1]["status"] == "archived"
+
+
+def test_a_stored_timestamp_that_names_no_instant_cannot_be_ordered(
     repo: JsonSessionRepository, workspace: str, file: Path
 ) -> None:
     data = sample_session_dicts()
-    data[1]["type"] = "tournament"
+    data[2]["updatedAt"] = "last tuesday"
     file.parent.mkdir()
     file.write_text(json.dumps(data))
-    with pytest.raises(StoreCorruptedError, match=rf"{file.name}.*index 1") as caught:
-        repo.get_session(workspace, "fixture_session_1")
-    assert isinstance(caught.value.__cause__, ValidationError)
+    assert repo.get_session(workspace, data[2]["id"]).updated_at == "last tuesday"
+    with pytest.raises(StoreCorruptedError, match=rf"{file.name}.*last tuesday"):
+        repo.get_all_sessions(workspace)
 
 
 def test_a_sessions_folder_that_is_a_file_is_a_database_error(

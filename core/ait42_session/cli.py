@@ -17,6 +17,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from . import __version__
 from .errors import SessionError
 from .health import store_stats, verify_store
@@ -236,7 +238,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     with _open_existing(args) as repo:
         hits = repo.search(args.workspace, args.text, limit=args.limit)
     if args.json:
-        _emit_json([hit.__dict__ for hit in hits])
+        _emit_json([msgspec.structs.asdict(hit) for hit in hits])
         return EXIT_OK
     for hit in hits:
         where = hit.kind

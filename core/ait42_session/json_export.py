@@ -6,9 +6,7 @@ order, so that a file the editor wrote comes back byte for byte after an import 
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +15,11 @@ from typing import Any
 import apsw
 
 from . import migration_sql as msql
+from . import editor_files
+from .editor_files import write_atomic
 from .errors import DatabaseError
 from .models import WorktreeSession
-from .paths import PRIVATE_FILE_MODE, make_private_dirs
+from .paths import make_private_dirs
 from .phases import _require_sqlite
 from .sqlite_repo import SqliteSessionRepository
 
@@ -34,9 +34,9 @@ class ExportReport:
     sessions: int = 0
 
 
-def editor_json(sessions: Sequence[WorktreeSession]) -> str:
+def editor_json(sessions: Sequence[WorktreeSession]) -> bytes:
     """A workspace file as the editor writes it (serde_json's pretty form, no final newline)."""
-    return json.dumps([s.to_json() for s in sessions], indent=2, ensure_ascii=False)
+    return editor_files.encode([editor_files.record_of(s) for s in sessions])
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -51,27 +51,6 @@ def _fsync_dir(folder: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` at once: a 0600 temp file in the folder, fsync, rename."""
-    try:
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise DatabaseError(f"cannot write in {path.parent}: {exc}") from exc
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temp, PRIVATE_FILE_MODE)
-        os.replace(temp, path)
-    except OSError as exc:
-        Path(temp).unlink(missing_ok=True)
-        raise DatabaseError(f"cannot write {path}: {exc}") from exc
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def _workspaces(con: apsw.Connection) -> Iterator[tuple[str, list[WorktreeSession]]]:
@@ -100,7 +79,7 @@ def export_json(repo: object, out_dir: str | os.PathLike[str]) -> ExportReport:
     def work(con: apsw.Connection) -> ExportReport:
         report = ExportReport()
         for ws, sessions in _workspaces(con):
-            write_atomic(folder / f"{ws}.json", editor_json(sessions).encode("utf-8"))
+            write_atomic(editor_files.session_file(folder, ws), editor_json(sessions))
             report.files += 1
             report.sessions += len(sessions)
         return report

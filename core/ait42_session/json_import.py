@@ -14,7 +14,6 @@ import datetime as _dt
 import hashlib
 import json
 import os
-import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -26,7 +25,7 @@ from . import migration_sql as msql
 from . import sql
 from .db import DbPool
 from .errors import MigrationError, SessionError
-from .json_repo import JSON_WHITESPACE, loads_strict
+from .editor_files import JSON_WHITESPACE, SESSION_FILE, loads_strict
 from .models import WorktreeSession
 from .paths import PRIVATE_FILE_MODE
 from .phases import _require_sqlite
@@ -35,7 +34,6 @@ from .timestamps import now_rfc3339
 
 __all__ = ["ImportIssue", "ImportReport", "ProgressHook", "import_json"]
 
-SESSION_FILE = re.compile(r"^[0-9a-f]{16}\.json$")
 _BOM = b"\xef\xbb\xbf"
 
 

@@ -1,22 +1,23 @@
 """The editor's original store: one pretty-printed JSON array of sessions per workspace.
 
-It is the baseline the benchmarks measure, so it stays as the editor has it, not optimised:
-every call reads and parses the whole ``<sessions_dir>/<workspace_hash>.json``; every write
-serialises the whole array (serde_json's pretty style: two-space indent, no trailing newline)
-and writes it in place — no temporary file, no lock, no fsync. A crash mid-write can leave a
-truncated file, which the next read reports as ``StoreCorruptedError``.
+It is the baseline the benchmarks measure, so it does the editor's work at the editor's speed
+class, no less and no more: every call reads and decodes the whole
+``<sessions_dir>/<workspace_hash>.json`` with serde's checks only (``editor_files``); every
+write decodes it into the editor's structs, changes one session, encodes the whole array as
+serde_json's pretty printer does and writes it in place: no temporary file, no lock, no fsync.
+A crash mid-write can leave a truncated file, which the next read reports as
+``StoreCorruptedError``. The contract's deeper checks (allowed values, timestamps) run on what
+callers pass in, as the SQLite store runs them, not on every re-read of the file.
 """
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any, Callable
 
-from . import fulltext, paths
-from .errors import AlreadyExistsError, DatabaseError, NotFoundError, StoreCorruptedError
-from .errors import ValidationError
+from . import editor_files, fulltext, paths
+from .errors import AlreadyExistsError, NotFoundError, StoreCorruptedError, ValidationError
 from .models import INSTANCE_STATUSES, ChatMessage, WorktreeSession
 from .queries import SearchHit, SessionFilters, SessionSort, SessionSummary
 from .queries import check_page, check_query, filter_sort_page
@@ -25,7 +26,6 @@ from .workspace import compute_workspace_hash, require_workspace_path
 
 __all__ = ["JsonSessionRepository"]
 
-JSON_WHITESPACE = " \t\r\n"  # what JSON counts as blank; str.strip() would take more
 _ELLIPSIS = "…"
 
 
@@ -49,19 +49,22 @@ class JsonSessionRepository:
         """Store a new session; AlreadyExistsError when the workspace has its id."""
         workspace = require_workspace_path(workspace_path)
         _require_session(session)
-        file, ws_hash, sessions = self._load(workspace)
-        if any(s.id == session.id for s in sessions):
+        file, ws_hash, records = self._records(workspace)
+        if any(editor_files.record_id(r) == session.id for r in records):
             raise AlreadyExistsError(f"session {session.id!r} already exists in {workspace!r}")
-        sessions.append(session)
-        self._save(file, sessions)
+        records.append(editor_files.record_of(session))
+        self._save(file, records)
         return session.stored_copy(ws_hash)
 
     def get_session(self, workspace_path: str, session_id: str) -> WorktreeSession:
         """The stored session; NotFoundError when the workspace has no such id."""
         workspace = require_workspace_path(workspace_path)
         _require_id(session_id)
-        _, _, sessions = self._load(workspace)
-        return sessions[_index(sessions, session_id, workspace)]
+        _, sessions = self._load(workspace)
+        for session in sessions:
+            if session.id == session_id:
+                return session
+        raise _not_found(session_id, workspace)
 
     def get_all_sessions(self, workspace_path: str) -> list[WorktreeSession]:
         """Every session of the workspace, ``updated_at`` descending; ``[]`` for a blank path."""
@@ -73,19 +76,19 @@ class JsonSessionRepository:
         """Replace the stored session whole, ``updated_at`` included, in its place in the file."""
         workspace = require_workspace_path(workspace_path)
         _require_session(session)
-        file, ws_hash, sessions = self._load(workspace)
-        sessions[_index(sessions, session.id, workspace)] = session
-        self._save(file, sessions)
+        file, ws_hash, records = self._records(workspace)
+        records[_index(records, session.id, workspace)] = editor_files.record_of(session)
+        self._save(file, records)
         return session.stored_copy(ws_hash)
 
     def delete_session(self, workspace_path: str, session_id: str) -> None:
         """Remove the session; NotFoundError when the workspace has no such id."""
         workspace = require_workspace_path(workspace_path)
         _require_id(session_id)
-        file, _, sessions = self._load(workspace)
-        _index(sessions, session_id, workspace)
+        file, _, records = self._records(workspace)
+        _index(records, session_id, workspace)
         # The editor's `retain`: a hand-edited file with a repeated id loses every copy.
-        self._save(file, [s for s in sessions if s.id != session_id])
+        self._save(file, [r for r in records if editor_files.record_id(r) != session_id])
 
     def add_chat_message(self, workspace_path: str, session_id: str, message: ChatMessage) -> None:
         """Append the message to the chat history and set ``updated_at`` to now."""
@@ -128,8 +131,11 @@ class JsonSessionRepository:
         workspace = require_workspace_path(workspace_path)
         query = check_query(filters, sort)
         limit, offset = check_page(limit, offset)
-        _, _, sessions = self._load(workspace)
-        return filter_sort_page(sessions, query, limit, offset)
+        file, sessions = self._load(workspace)
+        try:
+            return filter_sort_page(sessions, query, limit, offset)
+        except ValidationError as exc:  # a timestamp in the file that names no instant
+            raise StoreCorruptedError(f"{file}: {exc}") from exc
 
     def list_sessions(
         self,
@@ -190,78 +196,40 @@ class JsonSessionRepository:
         """Load, change one session, set its ``updated_at`` to now, write the file back."""
         workspace = require_workspace_path(workspace_path)
         _require_id(session_id)
-        file, _, sessions = self._load(workspace)
-        session = sessions[_index(sessions, session_id, workspace)]
+        file, _, records = self._records(workspace)
+        index = _index(records, session_id, workspace)
+        session = editor_files.session_of(records[index])
         change(session)
         session.updated_at = now_rfc3339()
-        self._save(file, sessions)
+        records[index] = editor_files.record_of(session)
+        self._save(file, records)
 
-    def _load(self, workspace: str) -> tuple[Path, str, list[WorktreeSession]]:
-        """The workspace's file, hash and sessions (each with ``workspace_hash`` set)."""
+    def _file(self, workspace: str) -> tuple[Path, str]:
         ws_hash = compute_workspace_hash(workspace)
-        file = self.sessions_dir / f"{ws_hash}.json"
-        try:
-            raw = file.read_bytes()
-        except FileNotFoundError:
-            return file, ws_hash, []
-        except OSError as exc:
-            raise DatabaseError(f"cannot read {file}: {exc}") from exc
-        sessions = []
-        for index, item in enumerate(_parse(file, raw)):
-            try:
-                session = WorktreeSession.from_json(item)
-            except (ValueError, TypeError) as exc:
-                raise StoreCorruptedError(f"{file}: session at index {index}: {exc}") from exc
-            session.workspace_hash = ws_hash
-            session.instances.sort(key=lambda i: i.instance_id)
-            sessions.append(session)
-        return file, ws_hash, sessions
+        return editor_files.session_file(self.sessions_dir, ws_hash), ws_hash
 
-    def _save(self, file: Path, sessions: list[WorktreeSession]) -> None:
-        """Rewrite the file whole, as the editor does (created 0600, no temp file, no fsync)."""
-        text = json.dumps([s.to_json() for s in sessions], indent=2, ensure_ascii=False)
-        try:
-            data = text.encode("utf-8")
-        except UnicodeEncodeError as exc:  # a lone surrogate, e.g. from "\ud800" in JSON
-            raise ValidationError(f"text cannot be stored as UTF-8: {exc}") from exc
-        paths.make_private_dirs(self.sessions_dir)
-        try:
-            fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, paths.PRIVATE_FILE_MODE)
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-        except OSError as exc:
-            raise DatabaseError(f"cannot write {file}: {exc}") from exc
+    def _load(self, workspace: str) -> tuple[Path, list[WorktreeSession]]:
+        """The workspace's file and its sessions as models (each with ``workspace_hash``)."""
+        file, ws_hash = self._file(workspace)
+        raw = editor_files.read(file)
+        if raw is None:
+            return file, []
+        return file, editor_files.decode_sessions(raw, file, ws_hash)
+
+    def _records(self, workspace: str) -> tuple[Path, str, list[editor_files.Record]]:
+        """The workspace's file, hash and sessions as the editor's structs, for a rewrite."""
+        file, ws_hash = self._file(workspace)
+        raw = editor_files.read(file)
+        records = [] if raw is None else editor_files.decode_records(raw, file)
+        return file, ws_hash, records
+
+    @staticmethod
+    def _save(file: Path, records: list[editor_files.Record]) -> None:
+        """Rewrite the file whole, as the editor does."""
+        editor_files.write_in_place(file, editor_files.encode(records))
 
 
 # --- helpers --------------------------------------------------------------------------------
-
-
-def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def loads_strict(text: str) -> Any:
-    """``json.loads`` as strict as serde: NaN and Infinity raise ValueError."""
-    return json.loads(text, parse_constant=_reject_constant)
-
-
-def _parse(file: Path, raw: bytes) -> list[Any]:
-    """The file's JSON array; ``[]`` for an empty or whitespace-only file."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        raise StoreCorruptedError(f"{file} is not valid UTF-8: {exc}") from exc
-    if not text.strip(JSON_WHITESPACE):
-        return []
-    if "\x00" in text:
-        raise StoreCorruptedError(f"{file} contains NUL bytes")
-    try:
-        data = loads_strict(text)
-    except (ValueError, RecursionError) as exc:
-        raise StoreCorruptedError(f"{file} is not valid JSON: {exc}") from exc
-    if not isinstance(data, list):
-        raise StoreCorruptedError(f"{file} does not hold a JSON array of sessions")
-    return data
 
 
 def _require_id(session_id: object) -> None:
@@ -275,12 +243,16 @@ def _require_session(session: object) -> None:
     session.validate()
 
 
-def _index(sessions: list[WorktreeSession], session_id: str, workspace: str) -> int:
+def _not_found(session_id: str, workspace: str) -> NotFoundError:
+    return NotFoundError(f"session {session_id!r} not found in {workspace!r}")
+
+
+def _index(records: list[editor_files.Record], session_id: str, workspace: str) -> int:
     """Position of the first session with that id (the editor's ``find``); else NotFoundError."""
-    for index, session in enumerate(sessions):
-        if session.id == session_id:
+    for index, record in enumerate(records):
+        if editor_files.record_id(record) == session_id:
             return index
-    raise NotFoundError(f"session {session_id!r} not found in {workspace!r}")
+    raise _not_found(session_id, workspace)
 
 
 # --- full-text scan -------------------------------------------------------------------------

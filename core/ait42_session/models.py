@@ -1,14 +1,21 @@
 """The editor's session, instance and chat-message records, and their JSON form.
 
+The records are msgspec Structs: construction, JSON decoding and attribute access run in
+compiled code, as serde's do in the editor. Decoding a record checks what serde checks (JSON
+types, required keys, integer ranges); ``validate()`` checks the rest of the contract (allowed
+values, RFC 3339 timestamps, non-empty ids, ``extra`` as plain JSON).
+
 ``to_json`` writes keys in the order of the editor's Rust structs, ``None`` as ``null`` (serde's
 default), then any keys the model does not know (kept in ``extra``) in the order they were read.
+The editor's file format as bytes (serde_json's pretty printer) lives in ``editor_files``.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Mapping
+from typing import Annotated, Any, ClassVar, Mapping
+
+import msgspec
 
 from .errors import ValidationError
 from .timestamps import now_rfc3339, to_instant_ns
@@ -29,11 +36,35 @@ INSTANCE_STATUSES = ("idle", "running", "completed", "failed", "paused", "archiv
 MESSAGE_ROLES = ("user", "assistant", "system")
 
 U32_MAX = 2**32 - 1
+U64_MAX = 2**64 - 1
 # The editor types total_duration as u64; SQLite integers are signed 64-bit.
 I64_MAX = 2**63 - 1
 # Deepest nesting of an extra value. The editor's serde_json reads no JSON deeper than 128
 # levels, and a value near Python's recursion limit could be stored yet fail to load again.
 MAX_EXTRA_DEPTH = 100
+
+# serde's integer types, checked while decoding. msgspec bounds stop at i64, so u64's upper end
+# is checked after decoding (``exceeds_u64``).
+U32 = Annotated[int, msgspec.Meta(ge=0, le=U32_MAX)]
+U64 = Annotated[int, msgspec.Meta(ge=0)]
+# ``workspace_hash`` and ``extra`` are never in the editor's JSON. Decoding refuses any value
+# under their names, so a file that happens to hold such a key leaves the fast typed decode and
+# keeps the key in ``extra``, like any other key the model does not know.
+_NotDecodedStr = Annotated[str, msgspec.Meta(pattern=r"[^\s\S]")]
+_NotDecodedDict = Annotated[dict[str, Any], msgspec.Meta(min_length=1, max_length=0)]
+_WORKSPACE_HASH = "workspace_hash (never in the JSON)"
+_EXTRA = "extra (never in the JSON)"
+
+
+def _extra_field() -> Any:
+    return msgspec.field(default_factory=dict, name=_EXTRA)
+
+
+class _Record(msgspec.Struct, rename="camel", forbid_unknown_fields=True, gc=False):
+    """Options shared by the three records. ``forbid_unknown_fields`` makes a typed decode fail
+    on a key the model does not know, so such input takes the path that keeps it in ``extra``.
+    ``gc=False``: records hold only strings, numbers, lists and dicts of plain JSON, never a
+    reference cycle, so the cyclic garbage collector need not track them."""
 
 
 # --- field checks: each returns the value or raises ValidationError -------------------------
@@ -141,14 +172,43 @@ def _unknown(data: Mapping[str, Any], known: tuple[str, ...]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if key not in known}
 
 
-@dataclass(slots=True)
-class ChatMessage:
+
+
+def _decode(cls: Any, data: Any, name: str, children: tuple[str, ...] = ()) -> Any:
+    """A record of ``cls`` from a JSON object, with serde's checks (types, required keys,
+    integer ranges) and no others; keys the model does not know are kept in ``extra``.
+
+    An object with only known keys converts in one compiled call; otherwise the known keys are
+    converted and the rest kept. ``children`` (a session's lists of records) are left to the
+    caller. Raises ValidationError naming the field."""
+    data = _object(data, name)
+    if not children and type(data) is dict:
+        try:
+            return msgspec.convert(data, cls)
+        except (msgspec.ValidationError, UnicodeEncodeError):
+            pass  # a key the model does not know, or an error the slower path names
+    known = {k: v for k, v in data.items() if k in cls.JSON_KEYS and k not in children}
+    try:
+        record = msgspec.convert(known, cls)
+    except msgspec.ValidationError as exc:
+        raise ValidationError(f"{name}: {exc}") from exc
+    record.extra = _unknown(data, cls.JSON_KEYS)
+    return record
+
+
+def _records(cls: Any, items: Any, name: str) -> list[Any]:
+    if not isinstance(items, list):  # serde's Vec with #[serde(default)]: absent is [], null is not
+        raise ValidationError(f"{name} must be a list, got {type(items).__name__}")
+    return [_decode(cls, item, f"{name}[{n}]") for n, item in enumerate(items)]
+
+
+class ChatMessage(_Record):
     id: str
     role: str
     content: str
     timestamp: str
-    instance_id: int | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    instance_id: U32 | None = None
+    extra: _NotDecodedDict = _extra_field()
 
     JSON_KEYS: ClassVar[tuple[str, ...]] = ("id", "role", "content", "timestamp", "instanceId")
 
@@ -164,15 +224,9 @@ class ChatMessage:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "ChatMessage":
-        data = _object(data, "message")
-        return cls(
-            id=data.get("id"),  # type: ignore[arg-type]
-            role=data.get("role"),  # type: ignore[arg-type]
-            content=data.get("content"),  # type: ignore[arg-type]
-            timestamp=data.get("timestamp"),  # type: ignore[arg-type]
-            instance_id=data.get("instanceId"),
-            extra=_unknown(data, cls.JSON_KEYS),
-        ).validate()
+        """The message in the editor's JSON shape, validated; unknown keys go to ``extra``."""
+        message: ChatMessage = _decode(cls, data, "message")
+        return message.validate()
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -193,9 +247,8 @@ class ChatMessage:
         )  # fmt: skip
 
 
-@dataclass(slots=True)
-class WorktreeInstance:
-    instance_id: int
+class WorktreeInstance(_Record):
+    instance_id: U32
     worktree_path: str
     branch: str
     agent_name: str
@@ -204,13 +257,13 @@ class WorktreeInstance:
     output: str | None = None
     start_time: str | None = None
     end_time: str | None = None
-    files_changed: int | None = None
-    lines_added: int | None = None
-    lines_deleted: int | None = None
+    files_changed: U32 | None = None
+    lines_added: U32 | None = None
+    lines_deleted: U32 | None = None
     runtime: str | None = None
     model: str | None = None
     runtime_label: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: _NotDecodedDict = _extra_field()
 
     JSON_KEYS: ClassVar[tuple[str, ...]] = (
         "instanceId", "worktreePath", "branch", "agentName", "status", "tmuxSessionId",
@@ -236,25 +289,9 @@ class WorktreeInstance:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "WorktreeInstance":
-        data = _object(data, "instance")
-        return cls(
-            instance_id=data.get("instanceId"),  # type: ignore[arg-type]
-            worktree_path=data.get("worktreePath"),  # type: ignore[arg-type]
-            branch=data.get("branch"),  # type: ignore[arg-type]
-            agent_name=data.get("agentName"),  # type: ignore[arg-type]
-            status=data.get("status"),  # type: ignore[arg-type]
-            tmux_session_id=data.get("tmuxSessionId"),  # type: ignore[arg-type]
-            output=data.get("output"),
-            start_time=data.get("startTime"),
-            end_time=data.get("endTime"),
-            files_changed=data.get("filesChanged"),
-            lines_added=data.get("linesAdded"),
-            lines_deleted=data.get("linesDeleted"),
-            runtime=data.get("runtime"),
-            model=data.get("model"),
-            runtime_label=data.get("runtimeLabel"),
-            extra=_unknown(data, cls.JSON_KEYS),
-        ).validate()
+        """The instance in the editor's JSON shape, validated; unknown keys go to ``extra``."""
+        instance: WorktreeInstance = _decode(cls, data, "instance")
+        return instance.validate()
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -287,8 +324,7 @@ class WorktreeInstance:
         )  # fmt: skip
 
 
-@dataclass(slots=True)
-class WorktreeSession:
+class WorktreeSession(_Record):
     id: str
     type: str
     task: str
@@ -297,18 +333,18 @@ class WorktreeSession:
     updated_at: str
     completed_at: str | None = None
     model: str | None = None
-    timeout_seconds: int | None = None
+    timeout_seconds: U32 | None = None
     preserve_worktrees: bool | None = None
-    winner_id: int | None = None
+    winner_id: U32 | None = None
     runtime_mix: list[str] | None = None
-    total_duration: int | None = None
-    total_files_changed: int | None = None
-    total_lines_added: int | None = None
-    total_lines_deleted: int | None = None
-    instances: list[WorktreeInstance] = field(default_factory=list)
-    chat_history: list[ChatMessage] = field(default_factory=list)
-    workspace_hash: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    total_duration: U64 | None = None
+    total_files_changed: U32 | None = None
+    total_lines_added: U32 | None = None
+    total_lines_deleted: U32 | None = None
+    instances: list[WorktreeInstance] = []
+    chat_history: list[ChatMessage] = []
+    workspace_hash: _NotDecodedStr | None = msgspec.field(default=None, name=_WORKSPACE_HASH)
+    extra: _NotDecodedDict = _extra_field()
 
     JSON_KEYS: ClassVar[tuple[str, ...]] = (
         "id", "type", "task", "status", "createdAt", "updatedAt", "completedAt", "model",
@@ -365,34 +401,24 @@ class WorktreeSession:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "WorktreeSession":
-        data = _object(data, "session")
-        instances = data.get("instances")
-        messages = data.get("chatHistory")
-        if instances is not None and not isinstance(instances, list):
-            raise ValidationError("session.instances must be a list")
-        if messages is not None and not isinstance(messages, list):
-            raise ValidationError("session.chatHistory must be a list")
-        return cls(
-            id=data.get("id"),  # type: ignore[arg-type]
-            type=data.get("type"),  # type: ignore[arg-type]
-            task=data.get("task"),  # type: ignore[arg-type]
-            status=data.get("status"),  # type: ignore[arg-type]
-            created_at=data.get("createdAt"),  # type: ignore[arg-type]
-            updated_at=data.get("updatedAt"),  # type: ignore[arg-type]
-            completed_at=data.get("completedAt"),
-            model=data.get("model"),
-            timeout_seconds=data.get("timeoutSeconds"),
-            preserve_worktrees=data.get("preserveWorktrees"),
-            winner_id=data.get("winnerId"),
-            runtime_mix=data.get("runtimeMix"),
-            total_duration=data.get("totalDuration"),
-            total_files_changed=data.get("totalFilesChanged"),
-            total_lines_added=data.get("totalLinesAdded"),
-            total_lines_deleted=data.get("totalLinesDeleted"),
-            instances=[WorktreeInstance.from_json(item) for item in instances or []],
-            chat_history=[ChatMessage.from_json(item) for item in messages or []],
-            extra=_unknown(data, cls.JSON_KEYS),
-        ).validate()
+        """The session in the editor's JSON shape, validated; unknown keys go to ``extra``."""
+        return cls.decode(data).validate()
+
+    @classmethod
+    def decode(cls, data: Mapping[str, Any]) -> "WorktreeSession":
+        """The session in the editor's JSON shape with only serde's checks (JSON types,
+        required keys, integer ranges), as the editor reads its files; unknown keys go to
+        ``extra``. ``from_json`` adds the contract's checks (``validate``)."""
+        if type(data) is dict:
+            try:
+                return msgspec.convert(data, cls)
+            except (msgspec.ValidationError, UnicodeEncodeError):
+                pass  # a key the model does not know, or an error the slower path names
+        session: WorktreeSession = _decode(cls, data, "session", ("instances", "chatHistory"))
+        instances, messages = data.get("instances", []), data.get("chatHistory", [])
+        session.instances = _records(WorktreeInstance, instances, "session.instances")
+        session.chat_history = _records(ChatMessage, messages, "session.chatHistory")
+        return session
 
     def to_json(self) -> dict[str, Any]:
         """The editor's JSON object; instances in ``instance_id`` order, no workspace_hash."""

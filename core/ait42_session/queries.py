@@ -9,8 +9,10 @@ so a page boundary is deterministic on both stores. ``duration`` and ``files_cha
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
+
+import msgspec
 
 from .errors import ValidationError
 from .models import SESSION_STATUSES, SESSION_TYPES, WorktreeSession
@@ -34,8 +36,7 @@ AGENT_SEPARATOR = "\x1f"
 DateBound = str | _dt.datetime | _dt.date
 
 
-@dataclass(frozen=True)
-class SessionFilters:
+class SessionFilters(msgspec.Struct, frozen=True):
     """The editor's session-list filters. None (or an empty list) means no filter."""
 
     types: Sequence[str] | None = None
@@ -45,14 +46,12 @@ class SessionFilters:
     search_query: str | None = None  # case-insensitive substring of task, id or an agent name
 
 
-@dataclass(frozen=True)
-class SessionSort:
+class SessionSort(msgspec.Struct, frozen=True):
     field: str = "updated_at"
     direction: str = "desc"
 
 
-@dataclass(frozen=True)
-class SearchHit:
+class SearchHit(msgspec.Struct, frozen=True, gc=False):
     session_id: str
     kind: str  # task | message | output
     snippet: str
@@ -61,8 +60,7 @@ class SearchHit:
     instance_id: int | None = None
 
 
-@dataclass
-class SessionSummary:
+class SessionSummary(msgspec.Struct, gc=False):
     """A session without instances, chat history or extra keys, with child counts."""
 
     id: str
@@ -87,12 +85,13 @@ class SessionSummary:
 
     @classmethod
     def of(cls, session: WorktreeSession) -> "SessionSummary":
-        values = {f.name: getattr(session, f.name) for f in fields(cls) if hasattr(session, f.name)}
+        s = session
         return cls(
-            **values,
-            instance_count=len(session.instances),
-            message_count=len(session.chat_history),
-        )
+            s.id, s.type, s.task, s.status, s.created_at, s.updated_at, s.completed_at, s.model,
+            s.timeout_seconds, s.preserve_worktrees, s.winner_id, s.runtime_mix,
+            s.total_duration, s.total_files_changed, s.total_lines_added,
+            s.total_lines_deleted, s.workspace_hash, len(s.instances), len(s.chat_history),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)
