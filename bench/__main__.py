@@ -67,9 +67,11 @@ def _compare(args: argparse.Namespace) -> int:
         keep_work=args.keep_work,
         quick=args.quick,
     )
+    print(f"Writing results to {out}/ (report.md, results.json, charts/, pyperf/)", file=sys.stderr)
     results = run(config)
     tables = write_all(results, out)
     print(tables)
+    print(f"Report: {out / 'report.md'}; charts: {out / 'charts'}/; raw values: {out / 'results.json'}")
     return 0
 
 
@@ -102,6 +104,7 @@ def _report(args: argparse.Namespace) -> int:
 
     results = load(args.results)
     print(write_all(results, args.results.parent))
+    print(f"Report: {args.results.parent / 'report.md'}")
     return 0
 
 

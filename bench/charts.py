@@ -3,8 +3,9 @@
 - ``time_vs_sessions.png``: per scenario, seconds per call against sessions (log-log) for the
   JSON store, the SQLite core and the two floors; bands are the interquartile range; hollow
   markers on a dashed line are projected, not measured.
-- ``ratio_vs_sessions.png``: per scenario, JSON/SQLite with its 95 % interval and the seed's
-  target as a horizontal line; and core/APSW-floor with the 1.3x line.
+- ``ratio_vs_sessions.png``: per scenario, JSON/SQLite with its 95 % interval, the seed's
+  target as a horizontal line (named in the panel's title) and each size's verdict as a marker
+  (PASS, FAIL, UNCLEAR); and each store against its own floor, with the 1.3x line.
 - ``memory_vs_sessions.png``: per scenario, peak memory of one call for each store.
 """
 
@@ -18,12 +19,25 @@ from matplotlib.figure import Figure
 
 from . import results as res
 from .backends import BACKENDS, LABELS
+from .report import seed_verdict
 from .scenarios import SCENARIOS
 
 __all__ = ["draw_all"]
 
-COLORS = {"json": "tab:red", "core": "tab:blue", "apsw": "tab:green", "sqlite3": "tab:gray"}
-STYLES = {"json": "-", "core": "-", "apsw": "--", "sqlite3": ":"}
+COLORS = {
+    "json": "tab:red",
+    "msgspec": "tab:orange",
+    "core": "tab:blue",
+    "apsw": "tab:green",
+    "sqlite3": "tab:gray",
+}
+STYLES = {"json": "-", "msgspec": "--", "core": "-", "apsw": "--", "sqlite3": ":"}
+# How a size's verdict on the seed's ratio is marked on the JSON / SQLite line.
+VERDICT_MARKS = {
+    "PASS": ("^", "tab:green", "PASS (whole 95 % interval at or above the target)"),
+    "FAIL": ("v", "tab:red", "FAIL (whole interval below)"),
+    "UNCLEAR": ("D", "tab:olive", "UNCLEAR (interval straddles the target)"),
+}
 
 
 def _grid(count: int) -> tuple[Figure, list[Any]]:
@@ -91,7 +105,8 @@ def _time_panel(ax: Any, results: dict[str, Any], name: str) -> None:
 def _ratio_panel(ax: Any, results: dict[str, Any], name: str) -> None:
     scenario = SCENARIOS[name]
     for num, den, color, label in (
-        ("json", "core", "tab:purple", "JSON / SQLite core"),
+        ("json", "core", "tab:purple", "JSON store / SQLite core"),
+        ("json", "msgspec", "tab:orange", "JSON store / msgspec floor"),
         ("core", "apsw", "tab:green", "SQLite core / APSW floor"),
     ):
         points = [(n, res.ratio(results, name, n, num, den)) for n in _sizes(results, name)]
@@ -112,28 +127,29 @@ def _ratio_panel(ax: Any, results: dict[str, Any], name: str) -> None:
                     color=color,
                     capsize=3,
                 )
+            word = seed_verdict(results, name, n) if (num, den) == ("json", "core") else None
+            if word and word.split()[0] in VERDICT_MARKS:
+                marker, mark_color, mark_label = VERDICT_MARKS[word.split()[0]]
+                ax.plot(
+                    [n], [r["median"]], marker, ms=11, mfc="none", mew=1.6, color=mark_color,
+                    label=mark_label,
+                )  # fmt: skip
+    title = name
     if scenario.target_ratio:
         ax.axhline(scenario.target_ratio, color="tab:purple", ls="--", lw=1, label="seed target")
-        ax.annotate(
-            f"seed {scenario.target_ratio:g}x",
-            (0.01, scenario.target_ratio),
-            xycoords=("axes fraction", "data"),
-            fontsize=8,
-            color="tab:purple",
-            va="bottom",
-        )
-    ax.axhline(1.3, color="tab:green", ls=":", lw=1, label="floor target 1.3x")
+        title += f" (seed target {scenario.target_ratio:g}x)"
+    ax.axhline(1.3, color="tab:gray", ls=":", lw=1, label="floor target 1.3x")
     ax.axhline(1.0, color="black", lw=0.5)
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_title(name, fontsize=10)
+    ax.set_title(title, fontsize=10)
     ax.set_xlabel("sessions in the workspace")
     ax.set_ylabel("time ratio")
     ax.grid(True, which="both", alpha=0.3)
 
 
 def _memory_panel(ax: Any, results: dict[str, Any], name: str) -> None:
-    for backend in ("json", "core"):
+    for backend in ("json", "msgspec", "core"):
         measured, projected = [], []
         for n in _sizes(results, name):
             c = res.cell(results, name, n, backend) or {}
@@ -176,7 +192,7 @@ def _draw(results: dict[str, Any], path: Path, panel: Any, title: str) -> str:
         list(handles.values()),
         list(handles),
         loc="outside lower center",
-        ncols=min(6, len(handles)),
+        ncols=min(4, len(handles)),
     )
     meta = results["meta"]
     fig.suptitle(

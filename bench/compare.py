@@ -34,7 +34,7 @@ from typing import Any
 import pyperf
 
 from . import environment, results as res
-from .backends import BACKENDS
+from .backends import BACKENDS, FLOOR_OF, JSON_FILE_BACKENDS
 from .plan import Plan, Settings, plan_for
 from .scenarios import SCENARIOS
 from .stats import project, summary
@@ -161,7 +161,7 @@ class Runner:
     def scale(self, n: int) -> None:
         config = self.config
         workload = Workload(config.profile, n, config.seed)
-        json_wanted = "json" in config.backends
+        json_wanted = any(b in config.backends for b in JSON_FILE_BACKENDS)
         json_ok, json_reason = self.json_feasible(workload) if json_wanted else (False, "not asked")
         log(
             f"== {workload.key}: building stores"
@@ -284,7 +284,7 @@ class Runner:
         self.results["cells"].setdefault(name, {})[str(n)] = cells
         times: dict[str, float] = {}
         for backend in self.config.backends:
-            if backend == "json" and not json_ok:
+            if backend in JSON_FILE_BACKENDS and not json_ok:
                 cells[backend] = self.projected(name, backend, n, "memory: " + json_reason)
                 continue
             guess_t = project(self.points(name, backend, "time"), n)
@@ -505,9 +505,10 @@ class Runner:
         r = res.ratio(self.results, name, n, "json", "core")
         if r:
             parts.append(f"json/core {'~' if r['projected'] else ''}{r['median']:.1f}x")
-        r = res.ratio(self.results, name, n, "core", "apsw")
-        if r:
-            parts.append(f"core/apsw {r['median']:.2f}x")
+        for store, floor in FLOOR_OF.items():
+            r = res.ratio(self.results, name, n, store, floor)
+            if r:
+                parts.append(f"{store}/{floor} {r['median']:.2f}x")
         log("  " + "  ".join(parts))
 
     # --- trace ---------------------------------------------------------------------------

@@ -11,8 +11,9 @@ Profiles:
   no agent output, timestamps as ``2025-01-13T10:00:00Z``.
 - ``realistic``: 1-10 instances with agent output log-normally sized around 8 KB (median;
   capped at 256 KB), 0-60 messages of about 600 characters, timestamps in both of the editor's
-  formats (backend ``...00.123456789+00:00``, front end ``...00.123Z``), and a few front-end
-  keys the model keeps in ``extra``.
+  formats (backend ``...00.123456789+00:00``, front end ``...00.123Z``). No keys beyond the
+  editor's structs: its front end adds some, but serde drops them, so the files it writes have
+  none (``tests/`` covers files that do).
 
 Session ``k`` of a workspace is created about 30 minutes after session ``k - 1``, so a date range
 given as fractions of N selects the same share of sessions at every scale.
@@ -39,7 +40,9 @@ __all__ = [
     "Workload",
 ]
 
-GENERATOR_VERSION = 1  # bump whenever the output of this module changes: it keys the cache
+# Bump whenever the output of this module changes: it keys the cache. 2: no front-end keys in
+# realistic sessions (the editor's serde drops them, so its files never hold any).
+GENERATOR_VERSION = 2
 PROFILES = ("light", "realistic")
 SCALES = (100, 1_000, 10_000, 100_000)
 # Real folders, as the editor passes them: hashing an existing path resolves it (realpath), a
@@ -175,9 +178,6 @@ class Workload:
             "instances": instances,
             "chatHistory": messages,
         }
-        if realistic and rng.random() < 0.3:  # keys the editor's front end adds
-            session["integrationPhase"] = rng.choice(("pending", "merging", "completed"))
-            session["evaluation"] = {"scores": [rng.randrange(100) for _ in instances]}
         return session
 
     def _task(self, rng: random.Random, realistic: bool) -> str:

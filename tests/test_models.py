@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime
 import hashlib
 import json
 import os
@@ -10,10 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ait42_session.errors import ValidationError
 from ait42_session.models import ChatMessage, WorktreeInstance, WorktreeSession
-from ait42_session.timestamps import to_instant_ns
+from ait42_session.timestamps import stored_instant_ns, to_instant_ns
 from ait42_session.workspace import compute_workspace_hash
 
 SAMPLE_SESSIONS = Path(__file__).parent / "fixtures" / "editor-sample-sessions.json"
@@ -319,6 +322,33 @@ def test_a_missing_path_hashes_as_written_without_trailing_slashes() -> None:
     assert compute_workspace_hash(path) == sha16(path)
 
 
+def test_a_symlink_re_pointed_to_another_folder_hashes_like_its_new_target(
+    tmp_path: Path,
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    link = tmp_path / "link"
+    link.symlink_to(first)
+    assert compute_workspace_hash(str(link)) == sha16(os.path.realpath(first))
+    link.unlink()
+    link.symlink_to(second)
+    assert compute_workspace_hash(str(link)) == sha16(os.path.realpath(second))
+
+
+def test_a_folder_that_goes_and_comes_back_is_hashed_as_it_is_each_time(tmp_path: Path) -> None:
+    real = tmp_path / "real"
+    real.mkdir()
+    folder = tmp_path / "project"
+    folder.mkdir()
+    text = str(folder) + "/"
+    assert compute_workspace_hash(text) == sha16(os.path.realpath(folder))
+    folder.rmdir()
+    assert compute_workspace_hash(text) == sha16(str(folder))  # missing: as written
+    folder.symlink_to(real)  # back, as a symlink to another folder
+    assert compute_workspace_hash(text) == sha16(os.path.realpath(real))
+
+
 def test_a_workspace_hash_is_16_lowercase_hex_digits(tmp_path: Path) -> None:
     value = compute_workspace_hash(str(tmp_path))
     assert len(value) == 16 and set(value) <= set("0123456789abcdef")
@@ -354,3 +384,32 @@ def test_timestamps_are_stored_exactly_as_given() -> None:
     written = WorktreeSession.from_json(data).to_json()
     assert written["createdAt"] == "2025-01-13T12:00:00+02:00"
     assert written["updatedAt"] == "2025-01-13T10:00:00.123456789+00:00"
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    moment=st.datetimes(
+        min_value=datetime.datetime(1678, 1, 1), max_value=datetime.datetime(2261, 12, 31)
+    ),
+    digits=st.integers(min_value=0, max_value=9),
+    nanos=st.integers(min_value=0, max_value=999_999_999),
+    offset=st.one_of(
+        st.sampled_from(["Z", "z", "+00:00"]),
+        st.tuples(st.sampled_from("+-"), st.integers(0, 23), st.integers(0, 59)).map(
+            lambda t: f"{t[0]}{t[1]:02d}:{t[2]:02d}"
+        ),
+    ),
+    separator=st.sampled_from("Tt "),
+)
+def test_stored_timestamps_order_by_the_same_instant_as_the_strict_parser(
+    moment: datetime.datetime, digits: int, nanos: int, offset: str, separator: str
+) -> None:
+    fraction = f".{nanos:09d}"[: digits + 1] if digits else ""
+    text = moment.strftime(f"%Y-%m-%d{separator}%H:%M:%S") + fraction + offset
+    assert stored_instant_ns(text) == to_instant_ns(text)
+
+
+@pytest.mark.parametrize("text", ["yesterday", "2025-01-13", "2025-01-13T10:00:00", ""])
+def test_a_stored_timestamp_that_names_no_instant_is_a_validation_error(text: str) -> None:
+    with pytest.raises(ValidationError):
+        stored_instant_ns(text)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Mapping, TypeVar
 
 import apsw
+import msgspec
 
 from .errors import DatabaseError, MigrationError, SessionError, StoreCorruptedError
 from .errors import ValidationError
@@ -243,7 +244,7 @@ class DbPool:
             if isinstance(exc, (apsw.IOError, apsw.NotADBError, apsw.CorruptError)):
                 self._discard_connection()
             raise _error_for(exc, str(self._path)) from exc
-        except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        except (UnicodeDecodeError, json.JSONDecodeError, msgspec.DecodeError, RecursionError) as exc:
             # Stored text or JSON that does not decode was not written by this code: damage.
             raise StoreCorruptedError(f"{self._path}: a stored value is damaged ({exc})") from exc
         except (OverflowError, UnicodeEncodeError) as exc:

@@ -24,6 +24,7 @@ import json
 import os
 import re
 import tempfile
+from operator import attrgetter
 from pathlib import Path
 from typing import Any, Iterable, Union
 
@@ -117,6 +118,7 @@ class SessionRecord(_Struct):
 # know) its ``to_json()`` object, known keys first.
 Record = Union[SessionRecord, dict[str, Any]]
 
+_instance_id = attrgetter("instance_id")
 _SESSIONS = msgspec.json.Decoder(list[WorktreeSession])
 _RECORDS = msgspec.json.Decoder(list[SessionRecord])
 _ENCODER = msgspec.json.Encoder()
@@ -180,10 +182,6 @@ def decode_records(raw: bytes, file: Path) -> list[Record]:
         if duration is not None and duration > U64_MAX:
             raise _out_of_range(file, index)
     return records
-
-
-def _instance_id(instance: WorktreeInstance) -> int:
-    return instance.instance_id
 
 
 def _items(raw: bytes, file: Path) -> list[Any]:

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Any, Callable, Iterable, Sequence
 
 import msgspec
 
 from .errors import ValidationError
 from .models import SESSION_STATUSES, SESSION_TYPES, WorktreeSession
-from .timestamps import to_date_bound_ns, to_instant_ns
+from .timestamps import stored_instant_ns, to_date_bound_ns
 
 __all__ = [
     "SessionFilters",
@@ -176,13 +177,16 @@ def joined_agent_names(session: WorktreeSession) -> str:
 
 
 def sort_value(session: WorktreeSession, field: str) -> int:
-    if field == "created_at":
-        return to_instant_ns(session.created_at)
-    if field == "updated_at":
-        return to_instant_ns(session.updated_at)
-    if field == "duration":
-        return session.total_duration or 0
-    return session.total_files_changed or 0
+    return _SORT_KEYS[field](session)
+
+
+_SORT_KEYS: dict[str, Callable[[WorktreeSession], int]] = {
+    "created_at": lambda s: stored_instant_ns(s.created_at),
+    "updated_at": lambda s: stored_instant_ns(s.updated_at),
+    "duration": lambda s: s.total_duration or 0,
+    "files_changed": lambda s: s.total_files_changed or 0,
+}
+_ID = attrgetter("id")
 
 
 def matches(session: WorktreeSession, query: CheckedQuery) -> bool:
@@ -192,7 +196,7 @@ def matches(session: WorktreeSession, query: CheckedQuery) -> bool:
     if query.statuses and session.status not in query.statuses:
         return False
     if query.from_ns is not None or query.to_ns is not None:
-        created = to_instant_ns(session.created_at)
+        created = stored_instant_ns(session.created_at)
         if query.from_ns is not None and created < query.from_ns:
             return False
         if query.to_ns is not None and created > query.to_ns:
@@ -209,8 +213,14 @@ def filter_sort_page(
     offset: int,
 ) -> list[WorktreeSession]:
     """Filter, order (key then id, same direction) and page sessions in Python."""
-    chosen = [s for s in sessions if matches(s, query)]
-    key: Callable[[WorktreeSession], Any] = lambda s: (sort_value(s, query.sort_field), s.id)
-    chosen.sort(key=key, reverse=query.descending)
+    if query.types or query.statuses or query.needle is not None or (
+        query.from_ns is not None or query.to_ns is not None
+    ):
+        chosen = [s for s in sessions if matches(s, query)]
+    else:
+        chosen = list(sessions)
+    # Two stable sorts, ids first: ties on the key keep the ids' order, in the same direction.
+    chosen.sort(key=_ID, reverse=query.descending)
+    chosen.sort(key=_SORT_KEYS[query.sort_field], reverse=query.descending)
     end = None if limit is None else offset + limit
     return chosen[offset:end]

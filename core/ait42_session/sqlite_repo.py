@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+from bisect import bisect_right
+from itertools import starmap
+from operator import itemgetter
 from typing import Any, Sequence
 
 import apsw
+import msgspec
 
 from . import sql
 from .db import DbPool
@@ -29,6 +33,10 @@ from .workspace import require_workspace_path, workspace_identity
 __all__ = ["SqliteSessionRepository"]
 
 TRIGRAM = 3  # shortest needle the trigram index can serve
+
+
+# Stored JSON (runtime_mix, extra) was written by this code: decoded in compiled code.
+_stored_json = msgspec.json.decode
 
 
 def _dump(value: Any) -> str | None:
@@ -126,12 +134,12 @@ def _session_from_row(row: Sequence[Any], ws: str) -> WorktreeSession:
         *row[1:10],
         None if preserve is None else bool(preserve),
         row[11],
-        None if runtime_mix is None else json.loads(runtime_mix),
+        None if runtime_mix is None else _stored_json(runtime_mix),
         *row[13:17],
         [],
         [],
         ws,
-        {} if extra is None else json.loads(extra),
+        {} if extra is None else _stored_json(extra),
     )
 
 
@@ -142,24 +150,45 @@ def _summary_from_row(row: Sequence[Any], ws: str) -> SessionSummary:
         id=id_, type=type_, task=task, status=status, created_at=created_at,
         updated_at=updated_at, completed_at=completed_at, model=model, timeout_seconds=timeout,
         preserve_worktrees=None if preserve is None else bool(preserve), winner_id=winner,
-        runtime_mix=None if runtime_mix is None else json.loads(runtime_mix),
+        runtime_mix=None if runtime_mix is None else _stored_json(runtime_mix),
         total_duration=duration, total_files_changed=files, total_lines_added=added,
         total_lines_deleted=deleted, workspace_hash=ws, instance_count=n_inst,
         message_count=n_msg,
     )  # fmt: skip
 
 
-def _instance_from_row(row: Sequence[Any]) -> WorktreeInstance:
-    # INSTANCE_COLUMNS lists the model's fields in order after session_pk, so the row passes
-    # positionally: loading is the hot path of get_all_sessions.
-    extra = row[16]
-    return WorktreeInstance(*row[1:16], {} if extra is None else json.loads(extra))
+# INSTANCE_COLUMNS and MESSAGE_COLUMNS list the model's fields in order between session_pk and
+# extra, so a row's middle is the constructor's positional arguments: ``starmap`` builds the
+# records without running Python code per row (loading is the hot path of get_all_sessions).
+_PK = itemgetter(0)
+_INSTANCE_FIELDS = itemgetter(*range(1, 16))
+_INSTANCE_EXTRA = itemgetter(16)
+_MESSAGE_FIELDS = itemgetter(*range(1, 6))
+_MESSAGE_EXTRA = itemgetter(6)
 
 
-def _message_from_row(row: Sequence[Any]) -> ChatMessage:
-    # MESSAGE_COLUMNS lists the model's fields in order after session_pk.
-    extra = row[6]
-    return ChatMessage(*row[1:6], {} if extra is None else json.loads(extra))
+def _records(
+    rows: list[Sequence[Any]], cls: Any, fields: itemgetter, extra: itemgetter
+) -> list[Any]:
+    """Child records from their rows, in row order; extra keys decoded where a row has them."""
+    records = list(starmap(cls, map(fields, rows)))
+    if any(map(extra, rows)):
+        for record, text in zip(records, map(extra, rows)):
+            if text is not None:
+                record.extra = _stored_json(text)
+    return records
+
+
+def _attach(rows: list[Sequence[Any]], records: list[Any], by_pk: dict[int, Any], name: str) -> None:
+    """Give each session its slice of ``records``: rows come ordered by session pk, so each
+    session's run of rows is found by bisection."""
+    pks = list(map(_PK, rows))
+    start, end = 0, len(pks)
+    for pk in sorted(by_pk):
+        stop = bisect_right(pks, pk, start, end)
+        if stop > start:
+            setattr(by_pk[pk], name, records[start:stop])
+            start = stop
 
 
 class SqliteSessionRepository:
@@ -468,8 +497,10 @@ class SqliteSessionRepository:
             return sessions
         by_pk = {row[0]: session for row, session in zip(rows, sessions)}
         pks = json.dumps(list(by_pk))
-        for row in con.execute(sql.INSTANCES_OF, {"pks": pks}).fetchall():
-            by_pk[row[0]].instances.append(_instance_from_row(row))
-        for row in con.execute(sql.MESSAGES_OF, {"pks": pks}).fetchall():
-            by_pk[row[0]].chat_history.append(_message_from_row(row))
+        found = con.execute(sql.INSTANCES_OF, {"pks": pks}).fetchall()
+        records = _records(found, WorktreeInstance, _INSTANCE_FIELDS, _INSTANCE_EXTRA)
+        _attach(found, records, by_pk, "instances")
+        found = con.execute(sql.MESSAGES_OF, {"pks": pks}).fetchall()
+        records = _records(found, ChatMessage, _MESSAGE_FIELDS, _MESSAGE_EXTRA)
+        _attach(found, records, by_pk, "chat_history")
         return sessions

@@ -14,16 +14,42 @@ def compute_workspace_hash(path: str | os.PathLike[str]) -> str:
     return workspace_identity(path)[0]
 
 
+# Path text -> (hash, canonical path, device, inode of the folder it named). Bounded: cleared
+# when full (a process sees few workspaces).
+_IDENTITIES: dict[str, tuple[str, str, int, int]] = {}
+_IDENTITIES_MAX = 1024
+
+
 def workspace_identity(path: str | os.PathLike[str]) -> tuple[str, str]:
-    """(hash, the path it was computed from) — one filesystem look-up for both."""
+    """(hash, the path it was computed from) — one filesystem look-up for both.
+
+    The canonical path of an existing folder costs a ``realpath`` (a look-up per component)
+    and a SHA-256; both are remembered per path text, and reused while one ``stat`` of the
+    path still reaches the same folder (device and inode). A path re-pointed elsewhere (a
+    symlink changed, a folder replaced) reaches another inode and is resolved anew. Not seen:
+    a path re-pointed to the very same folder under another canonical name (a bind mount of
+    it), whose hash would change while its inode does not.
+    """
     text = os.fspath(path)
-    if os.path.exists(text):
+    try:
+        found = os.stat(text)
+    except (OSError, ValueError):
+        found = None
+    if found is not None:
+        known = _IDENTITIES.get(text)
+        if known is not None and known[2] == found.st_dev and known[3] == found.st_ino:
+            return known[0], known[1]
         normalized = os.path.realpath(text)
     else:
         normalized = text.rstrip("/")
     # Rust's to_string_lossy: bytes that are not UTF-8 become U+FFFD before hashing.
     lossy = os.fsencode(normalized).decode("utf-8", "replace")
-    return hashlib.sha256(lossy.encode("utf-8")).hexdigest()[:16], lossy
+    digest = hashlib.sha256(lossy.encode("utf-8")).hexdigest()[:16]
+    if found is not None:
+        if len(_IDENTITIES) >= _IDENTITIES_MAX:
+            _IDENTITIES.clear()
+        _IDENTITIES[text] = (digest, lossy, found.st_dev, found.st_ino)
+    return digest, lossy
 
 
 def require_workspace_path(path: object) -> str:
