@@ -16,7 +16,6 @@ floor with the SQLite error, and the report shows it as not measurable there, wi
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from pathlib import Path
 from typing import Any, Callable
@@ -140,7 +139,7 @@ class _Prepared:
     def __init__(self, session: WorktreeSession, ws: str) -> None:
         self.id = session.id
         self.session = _session_params(session, ws)
-        self.keep = json.dumps([i.instance_id for i in session.instances])
+        self.keep = sql.pk_list(i.instance_id for i in session.instances)
         self.instances = [_instance_params(0, i) for i in session.instances]
         self.messages = [_message_params(0, n, m) for n, m in enumerate(session.chat_history)]
         self.message_count = len(session.chat_history)
@@ -199,7 +198,7 @@ def _with_children(
     """The statements of ``SqliteSessionRepository._with_children``: rows of both children."""
     if not rows:
         return rows, [], []
-    pks = json.dumps([row[0] for row in rows])
+    pks = sql.pk_list(row[0] for row in rows)
     return (
         rows,
         floor.rows(sql.INSTANCES_OF, {"pks": pks}),

@@ -9,7 +9,6 @@ Every driver error leaves here as the package's own error, with the original as 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import random
@@ -18,7 +17,7 @@ import threading
 import time
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, TypeVar
+from typing import Any, Callable, Mapping, TypeVar
 
 import apsw
 import msgspec
@@ -78,6 +77,33 @@ def _error_for(exc: apsw.Error, path: str) -> SessionError:
     return DatabaseError(f"{path}: {type(exc).__name__}: {exc}")
 
 
+class _ErrorTranslation:
+    """``DbPool.translate_errors``: one reusable object per pool (a class, not a generator
+    context manager: it wraps every call, so its cost is paid on every read)."""
+
+    def __init__(self, pool: "DbPool") -> None:
+        self._pool = pool
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: Any, exc: BaseException | None, _tb: Any) -> bool:
+        if exc is None or isinstance(exc, SessionError):
+            return False
+        path = str(self._pool._path)
+        if isinstance(exc, apsw.Error):
+            if isinstance(exc, (apsw.IOError, apsw.NotADBError, apsw.CorruptError)):
+                self._pool._discard_connection()
+            raise _error_for(exc, path) from exc
+        if isinstance(exc, (UnicodeDecodeError, json.JSONDecodeError, msgspec.DecodeError, RecursionError)):
+            # Stored text or JSON that does not decode was not written by this code: damage.
+            raise StoreCorruptedError(f"{path}: a stored value is damaged ({exc})") from exc
+        if isinstance(exc, (OverflowError, UnicodeEncodeError)):
+            # APSW cannot bind it: an integer beyond 64 bits, or text with a lone surrogate.
+            raise ValidationError(f"a value cannot be stored in SQLite: {exc}") from exc
+        return False
+
+
 class DbPool:
     """The database file and its per-thread connections.
 
@@ -98,6 +124,7 @@ class DbPool:
         self._synchronous = synchronous.upper()
         self._vfs = vfs  # an apsw.VFS name; None: SQLite's default (tests inject faults with one)
         self._local = threading.local()
+        self._translation = _ErrorTranslation(self)
         self._connections: list[apsw.Connection] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -233,23 +260,9 @@ class DbPool:
 
     # --- transactions ---------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def translate_errors(self) -> Iterator[None]:
-        """Re-raise driver errors as the package's errors, naming the database file."""
-        try:
-            yield
-        except SessionError:
-            raise
-        except apsw.Error as exc:
-            if isinstance(exc, (apsw.IOError, apsw.NotADBError, apsw.CorruptError)):
-                self._discard_connection()
-            raise _error_for(exc, str(self._path)) from exc
-        except (UnicodeDecodeError, json.JSONDecodeError, msgspec.DecodeError, RecursionError) as exc:
-            # Stored text or JSON that does not decode was not written by this code: damage.
-            raise StoreCorruptedError(f"{self._path}: a stored value is damaged ({exc})") from exc
-        except (OverflowError, UnicodeEncodeError) as exc:
-            # APSW cannot bind it: an integer beyond 64 bits, or text with a lone surrogate.
-            raise ValidationError(f"a value cannot be stored in SQLite: {exc}") from exc
+    def translate_errors(self) -> "_ErrorTranslation":
+        """A context that re-raises driver errors as the package's errors, naming the file."""
+        return self._translation
 
     def _discard_connection(self) -> None:
         """Close this thread's connection: after an I/O error or a damaged read its page cache

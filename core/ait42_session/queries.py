@@ -9,7 +9,6 @@ so a page boundary is deterministic on both stores. ``duration`` and ``files_cha
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass
 from operator import attrgetter
 from typing import Any, Callable, Iterable, Sequence
 
@@ -95,8 +94,7 @@ class SessionSummary(msgspec.Struct, gc=False):
         )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class CheckedQuery:
+class CheckedQuery(msgspec.Struct, frozen=True):
     """Filters and sort after validation, in the form both stores evaluate."""
 
     types: tuple[str, ...]

@@ -7,6 +7,9 @@ statements assembled at run time are the filtered queries, built from fixed frag
 
 from __future__ import annotations
 
+from functools import lru_cache
+from typing import Iterable
+
 SESSION_COLUMNS = """s.pk, s.id, s.type, s.task, s.status, s.created_at, s.updated_at,
     s.completed_at, s.model, s.timeout_seconds, s.preserve_worktrees, s.winner_id,
     s.runtime_mix, s.total_duration, s.total_files_changed, s.total_lines_added,
@@ -160,12 +163,18 @@ FILTER_TRIGRAMS = (
 FILTER_TEXT = "ait42_text_matches(:needle, s.task, s.id, s.agent_names)"
 
 
+# The builders below are cached: a query's text depends only on its shape (which filters,
+# how many values, which order), and the same text hits APSW's statement cache.
+
+
+@lru_cache(maxsize=256)
 def filter_in(column: str, prefix: str, count: int) -> str:
     """``column IN (:prefix0, :prefix1, ...)`` for ``count`` named placeholders."""
     return f"{column} IN ({', '.join(f':{prefix}{n}' for n in range(count))})"
 
 
-def select_sessions(columns: str, where: list[str], sort_field: str, descending: bool,
+@lru_cache(maxsize=256)
+def select_sessions(columns: str, where: tuple[str, ...], sort_field: str, descending: bool,
                     paged: bool) -> str:  # fmt: skip
     """A SELECT over sessions: the WHERE fragments ANDed, ordered by key then id."""
     direction = "DESC" if descending else "ASC"
@@ -174,8 +183,14 @@ def select_sessions(columns: str, where: list[str], sort_field: str, descending:
     return f"SELECT {columns} FROM sessions AS s WHERE {' AND '.join(where)} ORDER BY {order}{page}"
 
 
-def count_sessions(where: list[str]) -> str:
+@lru_cache(maxsize=256)
+def count_sessions(where: tuple[str, ...]) -> str:
     return f"SELECT count(*) FROM sessions AS s WHERE {' AND '.join(where)}"
+
+
+def pk_list(pks: Iterable[int]) -> str:
+    """Session pks as the JSON array ``json_each(:pks)`` reads."""
+    return "[" + ",".join(map(str, pks)) + "]"
 
 
 # --- full-text search ---------------------------------------------------------------------

@@ -179,6 +179,12 @@ def _records(
     return records
 
 
+_CHILDREN = (
+    (sql.INSTANCES_OF, WorktreeInstance, _INSTANCE_FIELDS, _INSTANCE_EXTRA, "instances"),
+    (sql.MESSAGES_OF, ChatMessage, _MESSAGE_FIELDS, _MESSAGE_EXTRA, "chat_history"),
+)
+
+
 def _attach(rows: list[Sequence[Any]], records: list[Any], by_pk: dict[int, Any], name: str) -> None:
     """Give each session its slice of ``records``: rows come ordered by session pk, so each
     session's run of rows is found by bisection."""
@@ -321,7 +327,7 @@ class SqliteSessionRepository:
         """Make the stored children equal the session's, rewriting only rows that differ."""
         con.execute(
             sql.DELETE_INSTANCES_NOT_IN,
-            {"session_pk": pk, "keep": json.dumps([i.instance_id for i in session.instances])},
+            {"session_pk": pk, "keep": sql.pk_list(i.instance_id for i in session.instances)},
         )
         if session.instances:
             con.executemany(
@@ -452,7 +458,7 @@ class SqliteSessionRepository:
     # --- query building and loading -------------------------------------------------------
 
     @staticmethod
-    def _where(ws: str, query: CheckedQuery) -> tuple[list[str], dict[str, Any]]:
+    def _where(ws: str, query: CheckedQuery) -> tuple[tuple[str, ...], dict[str, Any]]:
         where = [sql.FILTER_WORKSPACE]
         params: dict[str, Any] = {"ws": ws}
         if query.types:
@@ -473,7 +479,7 @@ class SqliteSessionRepository:
                 params["trigram_query"] = '"' + query.needle.replace('"', '""') + '"'
             where.append(sql.FILTER_TEXT)
             params["needle"] = query.needle
-        return where, params
+        return tuple(where), params
 
     def _select(
         self, columns: str, ws: str, query: CheckedQuery, limit: int | None, offset: int
@@ -496,11 +502,13 @@ class SqliteSessionRepository:
         if not sessions:
             return sessions
         by_pk = {row[0]: session for row, session in zip(rows, sessions)}
-        pks = json.dumps(list(by_pk))
-        found = con.execute(sql.INSTANCES_OF, {"pks": pks}).fetchall()
-        records = _records(found, WorktreeInstance, _INSTANCE_FIELDS, _INSTANCE_EXTRA)
-        _attach(found, records, by_pk, "instances")
-        found = con.execute(sql.MESSAGES_OF, {"pks": pks}).fetchall()
-        records = _records(found, ChatMessage, _MESSAGE_FIELDS, _MESSAGE_EXTRA)
-        _attach(found, records, by_pk, "chat_history")
+        pks = sql.pk_list(by_pk)
+        for statement, cls, fields, extra, name in _CHILDREN:
+            found = con.execute(statement, {"pks": pks}).fetchall()
+            if found:
+                records = _records(found, cls, fields, extra)
+                if len(sessions) == 1:
+                    setattr(sessions[0], name, records)
+                else:
+                    _attach(found, records, by_pk, name)
         return sessions
