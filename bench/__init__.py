@@ -3,7 +3,8 @@
 Modules, one job each: ``text`` and ``workloads`` (deterministic sessions), ``loader`` and
 ``stores`` (building, caching and copying stores), ``scenarios`` (the operations, through the
 repository protocol, with answer checks), ``floors`` (the same SQL through bare APSW and stdlib
-sqlite3), ``backends`` (opening a backend by name), ``timing`` (the timed loop), ``probe`` (one
+sqlite3), ``json_floor`` (the editor's work on its file in bare msgspec), ``speed_class`` (the
+JSON file through serde and msgspec), ``backends`` (opening a backend by name), ``timing`` (the timed loop), ``probe`` (one
 case in a fresh process: time and peak memory), ``pyperf_suite`` (the pyperf program), ``plan``
 (rounds, values, loops, time box), ``stats`` (paired ratios, bootstrap intervals, projections),
 ``results`` (the results file), ``environment`` (commit, machine, versions, load), ``compare``

@@ -33,13 +33,15 @@ from typing import Any
 
 import pyperf
 
-from . import environment, results as res
+from ait42_session import compute_workspace_hash
+
+from . import environment, results as res, speed_class
 from .backends import BACKENDS, FLOOR_OF, JSON_FILE_BACKENDS
 from .plan import Plan, Settings, plan_for
 from .scenarios import SCENARIOS
 from .stats import project, summary
 from .stores import StorePaths, working_copy
-from .workloads import Workload
+from .workloads import MAIN_WORKSPACE, Workload
 
 __all__ = ["RunConfig", "run"]
 
@@ -189,6 +191,10 @@ class Runner:
                 ),
             },
         }
+        if json_ok:
+            log("   the JSON file through serde and msgspec (speed class)")
+            main_file = paths.sessions_dir / f"{compute_workspace_hash(MAIN_WORKSPACE)}.json"
+            self.results["builds"][str(n)]["speed_class"] = speed_class.measure(main_file)
         work = working_copy(
             paths, config.cache_dir / "work" / workload.key, json_store=json_ok, sqlite_store=True
         )

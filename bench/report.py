@@ -359,6 +359,35 @@ def _builds(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def speed_class_table(results: dict[str, Any]) -> str:
+    """serde (the editor's store) and msgspec (the baseline) on the same file, per size."""
+    lines = [
+        "| Sessions | File | serde decode (ms) | msgspec decode (ms) | msgspec/serde "
+        "| serde encode, pretty (ms) | msgspec encode + format (ms) | msgspec/serde "
+        "| Both steps: msgspec/serde |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for n, b in sorted(results["builds"].items(), key=lambda kv: int(kv[0])):
+        c = b.get("speed_class")
+        if not c:
+            continue
+        serde, ours = c.get("serde") or {}, c.get("msgspec") or {}
+        if "decode" not in serde or "decode" not in ours:
+            why = c.get("reason") or serde.get("error") or ours.get("error") or "not measured"
+            lines.append(f"| {int(n):,} | {_bytes(c['bytes'])} | {why} |||||||")
+            continue
+        both = (ours["decode"] + ours["encode"]) / (serde["decode"] + serde["encode"])
+        lines.append(
+            f"| {int(n):,} | {_bytes(c['bytes'])} | {_ms(serde['decode'])} | "
+            f"{_ms(ours['decode'])} | {ours['decode'] / serde['decode']:.2f}x | "
+            f"{_ms(serde['encode'])} | {_ms(ours['encode'])} | "
+            f"{ours['encode'] / serde['encode']:.2f}x | {both:.2f}x |"
+        )
+    if len(lines) == 2:
+        return "Not measured in this run (no JSON store was built)."
+    return "\n".join(lines)
+
+
 def _targets(results: dict[str, Any]) -> str:
     lines = [
         "| Sessions | " + " | ".join(_TARGET_NAMES.values()) + " |",
@@ -407,6 +436,19 @@ def unfinished(results: dict[str, Any]) -> str:
     )
 
 
+def sizes_not_run(results: dict[str, Any]) -> str:
+    """A line naming the standard sizes this run was not asked to measure; empty if none."""
+    from .workloads import SCALES
+
+    missing = [n for n in SCALES if n not in results["meta"]["scales"]]
+    if not missing:
+        return ""
+    return (
+        f"\nSizes not measured in this run (not asked for): {_size_list(missing)} sessions; "
+        "nothing about them is shown here, measured or projected.\n"
+    )
+
+
 def render(results: dict[str, Any], charts: list[str]) -> str:
     meta = results["meta"]
     s = meta["settings"]
@@ -428,7 +470,7 @@ Machine: {machine['cpu']}, {machine['cores']} cores, {_bytes(machine['memory_byt
 Versions: {versions}.
 Load average at start {meta['loadavg_start']}, at end {meta.get('loadavg_end')}.
 Workload seed {meta['seed']}. Results are {meta['warm']}.
-{unfinished(results)}
+{unfinished(results)}{sizes_not_run(results)}
 {summary_line(results)}
 
 ## How this was measured
@@ -481,6 +523,17 @@ core's floor runs the core's own SQL through bare APSW (and stdlib `sqlite3`), f
 and building no models: above it are validation, workspace hashing, parameters and models.
 
 {floor_table(results)}
+
+## The baseline beside the editor's own store
+
+The JSON store stands for the editor's Rust store, so its floor must be as fast as serde. The
+same workspace file, decoded into the editor's structs and encoded back with the pretty
+printer: by `tools/serde-reference` (serde, serde_json; the median of its own timings) and by
+msgspec as `editor_files` uses it (a fresh Python process). A ratio above 1 means the baseline
+is slower than the editor's store at that step, which inflates the JSON/SQLite ratios above by
+at most that much.
+
+{speed_class_table(results)}
 
 ## Peak memory of one call
 

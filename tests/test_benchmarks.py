@@ -22,7 +22,12 @@ from typing import Any, Callable
 
 import pytest
 
-from ait42_session import JsonSessionRepository, SqliteSessionRepository, WorktreeSession
+from ait42_session import (
+    JsonSessionRepository,
+    SqliteSessionRepository,
+    WorktreeSession,
+    compute_workspace_hash,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # bench/ is not installed: plain `pytest` needs the repo root
@@ -195,6 +200,39 @@ def test_the_apsw_floor_runs_exactly_the_statements_of_the_core(
     assert floor_statements == core_statements
 
 
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_the_json_floor_runs_every_scenario_and_restores_the_file(
+    scenario: str, tmp_path: Path
+) -> None:
+    workload = Workload("light", 40)
+    paths = working_copy(
+        build(workload, tmp_path / "cache", progress=False),
+        tmp_path / "work",
+        json_store=True,
+        sqlite_store=False,
+    )
+    file = next(paths.sessions_dir.glob(f"{compute_workspace_hash(MAIN_WORKSPACE)}.json"))
+    case, close = open_case("msgspec", scenario, paths, workload)
+
+    def cycle() -> None:
+        if case.before:
+            case.before()
+        case.check(case.run())
+        if case.after:
+            case.after()
+
+    try:
+        cycle()
+        cycle()  # toggling scenarios are back where they started after two calls
+        settled = file.read_bytes()
+        cycle()
+        cycle()
+        assert file.read_bytes() == settled  # every call is restored: the size stays n
+    finally:
+        close()
+    assert len(json.loads(settled)) == workload.n
+
+
 # --- the stores the harness builds ------------------------------------------------------------
 
 
@@ -305,7 +343,7 @@ def test_compare_runs_end_to_end_and_writes_every_output(tmp_path: Path) -> None
         "--scenarios",
         "get_all_sessions,create_session",
         "--backends",
-        "json,core,apsw",
+        "json,msgspec,core,apsw",
         "--rounds",
         "2",
         "--values",
@@ -345,6 +383,8 @@ def test_compare_runs_end_to_end_and_writes_every_output(tmp_path: Path) -> None
         text=True,
     )
     assert compared.returncode == 0 and "get_all_sessions" in compared.stdout
+    assert results["cells"]["get_all_sessions"]["30"]["msgspec"]["status"] == "measured"
+    assert "msgspec floor" in (out / "report.md").read_text()
     assert "stopped before it finished" not in (out / "report.md").read_text()
     del results["meta"]["finished"]
     del results["cells"]["create_session"]

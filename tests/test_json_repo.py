@@ -289,3 +289,17 @@ def test_a_full_disk_is_a_database_error(
     monkeypatch.setattr(os, "open", full_disk)
     with pytest.raises(DatabaseError, match="No space left"):
         repo.create_session(workspace, make_session("s1"))
+
+
+def test_a_rewrite_of_the_editors_fixture_is_serdes_output_byte_for_byte(
+    repo: JsonSessionRepository, workspace: str, file: Path
+) -> None:
+    """The fixture leaves optional keys out; serde writes them back as null. Its output
+    (``editor-sample-sessions.serde.json``, from tools/serde-reference) is then stable."""
+    serde_output = SAMPLE_SESSIONS.with_name("editor-sample-sessions.serde.json").read_bytes()
+    file.parent.mkdir()
+    file.write_bytes(SAMPLE_SESSIONS.read_bytes())
+    repo.update_session(workspace, repo.get_session(workspace, "fixture_session_2"))
+    assert file.read_bytes() == serde_output
+    repo.update_session(workspace, repo.get_session(workspace, "fixture_session_1"))
+    assert file.read_bytes() == serde_output
