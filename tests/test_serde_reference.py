@@ -34,8 +34,7 @@ SERDE_FIXTURE = SAMPLE_SESSIONS.with_name("editor-sample-sessions.serde.json")
 if not TOOL.is_file():
     message = (
         f"serde reference tool not built ({TOOL}): apt install cargo librust-serde-json-dev "
-        "librust-serde-derive-dev && cargo build --release --manifest-path "
-        "tools/serde-reference/Cargo.toml"
+        "librust-serde-derive-dev && (cd tools/serde-reference && cargo build --release)"
     )
     if os.environ.get("AIT42_REQUIRE_SERDE_REFERENCE"):
         raise RuntimeError(message)
