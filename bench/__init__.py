@@ -9,5 +9,9 @@ case in a fresh process: time and peak memory), ``pyperf_suite`` (the pyperf pro
 (rounds, values, loops, time box), ``stats`` (paired ratios, bootstrap intervals, projections),
 ``results`` (the results file), ``environment`` (commit, machine, versions, load), ``compare``
 (the run), ``report`` and ``charts`` (output from saved results), ``trace`` (a day of editor
-use, generated and replayed). See ``bench/README.md``; run ``python -m bench --help``.
+use, generated and replayed). ``reliability`` (concurrent and SIGKILLed writers on both stores,
+lost writes counted) is a package: ``writes`` (the planned writes), ``workers`` (the writer
+processes and their acknowledgements), ``losses`` (the loss accounting), ``runs`` (the two
+scenarios), ``report`` (the report and saved files), ``cli`` (its command line).
+See ``bench/README.md``; run ``python -m bench --help``.
 """

@@ -1,14 +1,13 @@
 """Processes writing at once, and writers killed with SIGKILL: SQLite loses nothing.
 
 The same workload runs on the editor's JSON store for comparison. The workload, the worker
-processes and the loss accounting are ``bench/reliability.py``'s (which runs them at full count);
+processes and the loss accounting are ``bench/reliability/``'s (which runs them at full count);
 here they run at a reduced count. Killed writers acknowledge each write that returned with a
 line in a file (flush + fsync) before starting the next one.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import random
 import signal
@@ -24,23 +23,14 @@ from ait42_session import JsonSessionRepository, SqliteSessionRepository, StoreC
 from faultvfs import FaultVFS, crash_sessions
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # bench/ is not installed: plain `pytest` needs the repo root
+    sys.path.insert(0, str(ROOT))  # (these tests then run from any folder)
+
+from bench import reliability  # noqa: E402
+
 FAULTVFS = Path(__file__).resolve().parent / "faultvfs.py"
 PROCESSES, WRITES = 4, 50
 KILLS = 8
-
-
-def _load_reliability() -> Any:
-    """bench/reliability.py by path: these tests depend neither on the rest of bench/ nor on
-    the folder pytest runs from."""
-    spec = importlib.util.spec_from_file_location("bench_reliability", ROOT / "bench" / "reliability.py")  # fmt: skip
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-reliability = _load_reliability()
 
 
 # --- processes writing at once -------------------------------------------------------------------
@@ -100,7 +90,7 @@ def test_a_sqlite_writer_killed_mid_write_leaves_exactly_its_acknowledged_writes
     """After each kill the database holds the acknowledged writes of every round, and the write
     in flight either whole or not at all: never part of it, never anything else."""
     rng = random.Random(3)
-    workspace, db = reliability._workspace(tmp_path), tmp_path / "sessions.db"
+    workspace, db = reliability.make_workspace(tmp_path), tmp_path / "sessions.db"
     rounds = []
     for round_ in range(KILLS):
         prefix, ack = f"r{round_}-", tmp_path / f"acks-{round_}.txt"
@@ -110,7 +100,7 @@ def test_a_sqlite_writer_killed_mid_write_leaves_exactly_its_acknowledged_writes
         def started() -> bool:
             return reliability.read_acks(ack).ready or proc.poll() is not None
 
-        reliability._wait_until(started, 60)
+        reliability.wait_until(started, 60)
         time.sleep(rng.uniform(0.05, 0.4))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
