@@ -25,14 +25,16 @@ import apsw
 from ait42_session import ChatMessage, SessionFilters, SessionSort, WorktreeSession, sql
 from ait42_session.fulltext import fts5_expression, query_terms
 from ait42_session.queries import check_query, joined_agent_names, text_matches
-from ait42_session.sqlite_repo import (
-    SqliteSessionRepository,
-    _instance_params,
-    _message_params,
-    _session_params,
-    _workspace,
+from ait42_session.sqlite_rows import (
+    count_statement,
+    instance_params,
+    message_params,
+    select_statement,
+    session_params,
+    touch_params,
+    trigram_params,
 )
-from ait42_session.timestamps import to_instant_ns
+from ait42_session.workspace import workspace_identity
 
 from .scenarios import Case, expect, query_plan
 from .workloads import Workload
@@ -125,12 +127,7 @@ def _select(
     sort: SessionSort | None,
     limit: int | None,
 ) -> tuple[str, dict[str, Any]]:
-    query = check_query(filters, sort)
-    where, params = SqliteSessionRepository._where(ws, query)
-    paged = limit is not None
-    if paged:
-        params.update({"limit": limit, "offset": 0})
-    return sql.select_sessions(columns, where, query.sort_field, query.descending, paged), params
+    return select_statement(columns, ws, check_query(filters, sort), limit, 0)
 
 
 class _Prepared:
@@ -138,19 +135,15 @@ class _Prepared:
 
     def __init__(self, session: WorktreeSession, ws: str) -> None:
         self.id = session.id
-        self.session = _session_params(session, ws)
+        self.session = session_params(session, ws)
         self.keep = sql.pk_list(i.instance_id for i in session.instances)
-        self.instances = [_instance_params(0, i) for i in session.instances]
-        self.messages = [_message_params(0, n, m) for n, m in enumerate(session.chat_history)]
+        self.instances = [instance_params(0, i) for i in session.instances]
+        self.messages = [message_params(0, n, m) for n, m in enumerate(session.chat_history)]
         self.message_count = len(session.chat_history)
-        self.trigrams = {
-            "task": session.task.casefold(),
-            "id": session.id.casefold(),
-            "agents": joined_agent_names(session).casefold(),
-        }
+        self.trigrams = trigram_params(0, session.task, session.id, joined_agent_names(session))
 
     def write_children(self, floor: Floor, pk: int) -> None:
-        """The statements of ``SqliteSessionRepository._write_children``."""
+        """The statements of ``sqlite_rows.write_children``."""
         floor.con.execute(sql.DELETE_INSTANCES_NOT_IN, {"session_pk": pk, "keep": self.keep})
         if self.instances:
             for params in self.instances:
@@ -163,7 +156,7 @@ class _Prepared:
             floor.con.executemany(sql.UPSERT_MESSAGE, self.messages)
 
     def index_text(self, floor: Floor, pk: int) -> None:
-        floor.con.execute(sql.INSERT_TRIGRAMS, {"pk": pk, **self.trigrams})
+        floor.con.execute(sql.INSERT_TRIGRAMS, {**self.trigrams, "pk": pk})
 
 
 def _pk(floor: Floor, ws: str, session_id: str) -> int:
@@ -189,13 +182,13 @@ def _delete(floor: Floor, ws: str, session_id: str) -> None:
 
 
 def _touch() -> dict[str, Any]:
-    return {"updated_at": _NOW, "updated_ns": to_instant_ns(_NOW)}
+    return touch_params(0, _NOW)
 
 
 def _with_children(
     floor: Floor, rows: list[tuple[Any, ...]]
 ) -> tuple[list[Any], list[Any], list[Any]]:
-    """The statements of ``SqliteSessionRepository._with_children``: rows of both children."""
+    """The statements of ``sqlite_rows.sessions_from_rows``: rows of both children."""
     if not rows:
         return rows, [], []
     pks = sql.pk_list(row[0] for row in rows)
@@ -213,7 +206,7 @@ def floor_case(
     name: str, floor: Floor, workload: Workload, data: dict[str, Any], facts: dict[str, Any]
 ) -> Case:
     """The Case of scenario ``name`` on a floor: the core's statements, tuples out."""
-    ws, real_path = _workspace(data["workspace"])
+    ws, real_path = workspace_identity(data["workspace"])
     plan = query_plan(workload)
 
     def count_is(want: int) -> Callable[[Any], None]:
@@ -250,9 +243,7 @@ def floor_case(
 
         return Case(get, count_is(1))
     if name == "count_sessions":
-        query = check_query(plan["running"][0], None)
-        where, params = SqliteSessionRepository._where(ws, query)
-        statement = sql.count_sessions(where)
+        statement, params = count_statement(ws, check_query(plan["running"][0], None))
         want = facts["running"]["count"]
         return Case(
             lambda: floor.scalar(statement, params),
@@ -310,7 +301,7 @@ def _write_case(name: str, floor: Floor, ws: str, real_path: str, data: dict[str
         return Case(update, nothing)
     if name == "add_chat_message":
         session = WorktreeSession.from_json(data["message"]["session"])
-        message = _message_params(0, 0, ChatMessage.from_json(data["message"]["message"]))
+        message = message_params(0, 0, ChatMessage.from_json(data["message"]["message"]))
         touch = _touch()
         count = len(session.chat_history)
 

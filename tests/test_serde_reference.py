@@ -20,7 +20,6 @@ from hypothesis import strategies as st
 
 from ait42_session import editor_files
 from ait42_session.errors import StoreCorruptedError, ValidationError
-from ait42_session.models import ChatMessage, WorktreeInstance, WorktreeSession
 
 from conftest import SAMPLE_SESSIONS, make_instance, make_message, make_session
 

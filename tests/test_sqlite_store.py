@@ -20,10 +20,10 @@ from ait42_session import (
     SqliteSessionRepository,
     StoreCorruptedError,
 )
-from ait42_session import sql
+from ait42_session import sql, sqlite_rows
 from ait42_session.db import migration_scripts
 from ait42_session.queries import check_query
-from ait42_session.sqlite_repo import _session_params
+from ait42_session.sqlite_rows import count_statement, select_statement, session_params
 from conftest import at, make_message, make_session
 
 WS_HASH_PLACEHOLDER = "0123456789abcdef"
@@ -156,7 +156,7 @@ def test_integrity_check_reports_a_search_index_out_of_step(store, workspace):
 
 
 def plan_of(store: SqliteSessionRepository, filters=None, sort=None, limit=50, columns=None):
-    statement, params = store._select(
+    statement, params = select_statement(
         columns or sql.SESSION_COLUMNS, WS_HASH_PLACEHOLDER, check_query(filters, sort), limit, 0
     )
     con = store.pool.connection()
@@ -215,9 +215,9 @@ def test_the_light_list_counts_children_from_covering_indexes(planned_store):
      SessionFilters(types=["debate", "ensemble"], statuses=["failed"])],
 )  # fmt: skip
 def test_counts_are_answered_from_a_covering_index(planned_store, filters):
-    where, params = planned_store._where(WS_HASH_PLACEHOLDER, check_query(filters, None))
+    statement, params = count_statement(WS_HASH_PLACEHOLDER, check_query(filters, None))
     con = planned_store.pool.connection()
-    plan = [r[3] for r in con.execute("EXPLAIN QUERY PLAN " + sql.count_sessions(where), params)]
+    plan = [r[3] for r in con.execute("EXPLAIN QUERY PLAN " + statement, params)]
     assert len(plan) == 1 and "COVERING INDEX" in plan[0], plan
 
 
@@ -288,7 +288,7 @@ def test_get_all_sessions_works_past_the_sqlite_variable_limit(store, workspace)
                 for i in range(n)]  # fmt: skip
 
     def bulk(con):
-        con.executemany(sql.INSERT_SESSION, [_session_params(s, ws) for s in sessions])
+        con.executemany(sql.INSERT_SESSION, [session_params(s, ws) for s in sessions])
         con.execute(
             "INSERT INTO instances (session_pk, instance_id, worktree_path, branch, agent_name,"
             " status, tmux_session_id) SELECT pk, 0, 'w', 'b', 'a', 'idle', 't' FROM sessions"
@@ -357,7 +357,8 @@ def test_a_write_that_fails_part_way_leaves_nothing_behind(store, workspace, mon
     def boom(*args, **kwargs):
         raise apsw.IOError("injected failure after the rows were written")
 
-    monkeypatch.setattr(SqliteSessionRepository, "_index_text", staticmethod(boom))
+    # The trigram row is the last thing written, after the session and its children.
+    monkeypatch.setattr(sqlite_rows, "trigram_params", boom)
     with pytest.raises(DatabaseError, match="injected"):
         store.create_session(workspace, make_session("lost", instances=2, messages=2))
     session = store.get_session(workspace, "kept")

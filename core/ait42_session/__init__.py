@@ -3,7 +3,7 @@ original JSON store, with the same repository contract for both."""
 
 from __future__ import annotations
 
-from .db import DbPool
+from .db import Database, DbPool
 from .errors import (
     AlreadyExistsError,
     DatabaseError,
@@ -36,6 +36,7 @@ __all__ = [
     "AlreadyExistsError",
     "ChatMessage",
     "DatabaseError",
+    "Database",
     "DbPool",
     "DualWriteRepository",
     "ExportReport",

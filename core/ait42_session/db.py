@@ -22,12 +22,13 @@ from typing import Any, Callable, Mapping, TypeVar
 import apsw
 import msgspec
 
+from . import sql
 from .errors import DatabaseError, MigrationError, SessionError, StoreCorruptedError
 from .errors import ValidationError
 from .paths import PRIVATE_FILE_MODE, default_db_path, make_private_dirs
 from .queries import text_matches
 
-__all__ = ["DbPool", "SYNCHRONOUS_MODES"]
+__all__ = ["Database", "DbPool", "SYNCHRONOUS_MODES"]
 
 T = TypeVar("T")
 
@@ -37,7 +38,6 @@ WRITE_ATTEMPTS = 5
 STATEMENT_CACHE_SIZE = 256
 APPLICATION_ID = 0x41493432  # 'AI42', set by migration 0004
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
-_FTS_TABLES = ("fts_tasks", "fts_messages", "fts_outputs", "session_trigrams")
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
@@ -78,11 +78,11 @@ def _error_for(exc: apsw.Error, path: str) -> SessionError:
 
 
 class _ErrorTranslation:
-    """``DbPool.translate_errors``: one reusable object per pool (a class, not a generator
-    context manager: it wraps every call, so its cost is paid on every read)."""
+    """``Database.translate_errors``: one reusable object per database (a class, not a
+    generator context manager: it wraps every call, so its cost is paid on every read)."""
 
-    def __init__(self, pool: "DbPool") -> None:
-        self._pool = pool
+    def __init__(self, database: "Database") -> None:
+        self._pool = database
 
     def __enter__(self) -> None:
         return None
@@ -104,7 +104,7 @@ class _ErrorTranslation:
         return False
 
 
-class DbPool:
+class Database:
     """The database file and its per-thread connections.
 
     ``synchronous="FULL"`` makes every commit durable across power loss at the cost of an
@@ -136,11 +136,11 @@ class DbPool:
             raise
 
     @classmethod
-    def with_path(cls, path: str | os.PathLike[str], *, synchronous: str = "NORMAL") -> "DbPool":
+    def with_path(cls, path: str | os.PathLike[str], *, synchronous: str = "NORMAL") -> "Database":
         return cls(path, synchronous=synchronous)
 
     @classmethod
-    def new_default(cls, *, synchronous: str = "NORMAL") -> "DbPool":
+    def new_default(cls, *, synchronous: str = "NORMAL") -> "Database":
         """The pool at ``$AIT42_HOME/sessions.db`` (``~/.ait42/sessions.db``)."""
         return cls(default_db_path(), synchronous=synchronous)
 
@@ -227,10 +227,10 @@ class DbPool:
                 )
             self._refuse_foreign(con, version)
             self._configure(con)
-            for number, name, sql in scripts:
+            for number, name, script in scripts:
                 if number <= version:
                     continue
-                self._apply(con, number, name, sql)
+                self._apply(con, number, name, script)
             version = int(con.pragma("user_version"))
         self._local.configured = True
         return version
@@ -245,12 +245,12 @@ class DbPool:
                 f"tables, application_id {application_id}); left untouched"
             )
 
-    def _apply(self, con: apsw.Connection, number: int, name: str, sql: str) -> None:
+    def _apply(self, con: apsw.Connection, number: int, name: str, script: str) -> None:
         con.execute("BEGIN IMMEDIATE")
         try:
             # Another process may have applied it while we waited for the write lock.
             if int(con.pragma("user_version")) < number:
-                con.execute(sql)
+                con.execute(script)
                 con.pragma("user_version", number)
             con.execute("COMMIT")
         except apsw.Error as exc:
@@ -342,16 +342,13 @@ class DbPool:
         """True when SQLite's integrity check, the foreign keys and every FTS index are sound."""
         con = self._connection_ready()
         with self.translate_errors():
-            rows = con.execute("PRAGMA integrity_check").get
-            if rows != "ok":
+            if con.execute(sql.INTEGRITY_CHECK).get != "ok":
                 return False
-            if con.execute("PRAGMA foreign_key_check").fetchall():
+            if con.execute(sql.FOREIGN_KEY_CHECK).fetchall():
                 return False
-            for table in _FTS_TABLES:
+            for statement in sql.FTS_INTEGRITY_CHECKS.values():
                 try:
-                    con.execute(
-                        f"INSERT INTO {table} ({table}, rank) VALUES ('integrity-check', 1)"
-                    )
+                    con.execute(statement)
                 except apsw.CorruptError:
                     return False
         return True
@@ -378,8 +375,12 @@ class DbPool:
             except apsw.Error:
                 pass
 
-    def __enter__(self) -> "DbPool":
+    def __enter__(self) -> "Database":
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+# The contract's name, the Rust crate's: it holds one connection per thread, not a pool.
+DbPool = Database

@@ -10,13 +10,38 @@ from typing import Any
 
 import apsw
 
-from . import migration_sql as msql
-from .phases import migration_status
+from . import sql
+from .from_json.phases import migration_status
+from .from_json.sql import COUNT_IMPORT_SOURCES
 from .sqlite_repo import SqliteSessionRepository
 
 __all__ = ["StoreStats", "VerifyReport", "WorkspaceStats", "store_stats", "verify_store"]
 
 MAX_INTEGRITY_LINES = 20
+
+COUNTS = """
+SELECT (SELECT count(*) FROM workspaces), (SELECT count(*) FROM sessions),
+    (SELECT count(*) FROM instances), (SELECT count(*) FROM chat_messages),
+    (SELECT count(*) FROM session_trigrams_docsize)"""
+
+ORPHANS = """
+SELECT
+    (SELECT count(*) FROM sessions AS s
+        WHERE NOT EXISTS (SELECT 1 FROM workspaces AS w WHERE w.hash = s.workspace_hash)),
+    (SELECT count(*) FROM instances AS i
+        WHERE NOT EXISTS (SELECT 1 FROM sessions AS s WHERE s.pk = i.session_pk)),
+    (SELECT count(*) FROM chat_messages AS m
+        WHERE NOT EXISTS (SELECT 1 FROM sessions AS s WHERE s.pk = m.session_pk))"""
+
+WORKSPACE_STATS = """
+SELECT w.hash, w.path,
+    (SELECT count(*) FROM sessions AS s WHERE s.workspace_hash = w.hash),
+    (SELECT count(*) FROM instances AS i JOIN sessions AS s ON s.pk = i.session_pk
+        WHERE s.workspace_hash = w.hash),
+    (SELECT count(*) FROM chat_messages AS m JOIN sessions AS s ON s.pk = m.session_pk
+        WHERE s.workspace_hash = w.hash)
+FROM workspaces AS w
+ORDER BY 3 DESC, w.hash"""
 
 
 @dataclass
@@ -60,20 +85,20 @@ def verify_store(repo: SqliteSessionRepository) -> VerifyReport:
     report = VerifyReport()
 
     def work(con: apsw.Connection) -> None:
-        rows = itertools.islice(con.execute(msql.INTEGRITY_CHECK), MAX_INTEGRITY_LINES)
+        rows = itertools.islice(con.execute(sql.INTEGRITY_CHECK), MAX_INTEGRITY_LINES)
         report.integrity = [row[0] for row in rows]
-        report.foreign_key_violations = len(con.execute(msql.FOREIGN_KEY_CHECK).fetchall())
-        for table, statement in msql.FTS_INTEGRITY_CHECKS.items():
+        report.foreign_key_violations = len(con.execute(sql.FOREIGN_KEY_CHECK).fetchall())
+        for table, statement in sql.FTS_INTEGRITY_CHECKS.items():
             try:
                 con.execute(statement)
                 report.fts[table] = True
             except apsw.CorruptError:
                 report.fts[table] = False
-        workspaces, sessions, instances, messages, trigrams = _row(con, msql.COUNTS)
+        workspaces, sessions, instances, messages, trigrams = _row(con, COUNTS)
         report.counts = {"workspaces": workspaces, "sessions": sessions,
                          "instances": instances, "messages": messages}  # fmt: skip
         report.trigram_rows = trigrams
-        no_ws, no_session_i, no_session_m = _row(con, msql.ORPHANS)
+        no_ws, no_session_i, no_session_m = _row(con, ORPHANS)
         report.orphans = {"sessions": no_ws, "instances": no_session_i, "messages": no_session_m}
 
     # FTS5 runs its check as an INSERT, so this is a (write-locked, no-op) write transaction.
@@ -131,9 +156,9 @@ def store_stats(repo: SqliteSessionRepository) -> StoreStats:
     status = migration_status(repo)
 
     def work(con: apsw.Connection) -> tuple[list[WorkspaceStats], int, int, int, int]:
-        workspaces = [WorkspaceStats(*row) for row in con.execute(msql.WORKSPACE_STATS)]
+        workspaces = [WorkspaceStats(*row) for row in con.execute(WORKSPACE_STATS)]
         pages = [int(con.pragma(name)) for name in ("page_size", "page_count", "freelist_count")]
-        return workspaces, con.execute(msql.COUNT_IMPORT_SOURCES).get, *pages
+        return workspaces, con.execute(COUNT_IMPORT_SOURCES).get, *pages
 
     workspaces, imported, page_size, page_count, freelist = pool.read(work)
     path = pool.path

@@ -17,17 +17,22 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import editor_files, fulltext, paths
+from .checks import (
+    require_instance_id,
+    require_instance_status,
+    require_message,
+    require_search,
+    require_session,
+    require_session_id,
+)
 from .errors import AlreadyExistsError, NotFoundError, StoreCorruptedError, ValidationError
-from .models import INSTANCE_STATUSES, ChatMessage, WorktreeSession
+from .models import ChatMessage, WorktreeSession
 from .queries import SearchHit, SessionFilters, SessionSort, SessionSummary
 from .queries import check_page, check_query, filter_sort_page
 from .timestamps import now_rfc3339
 from .workspace import compute_workspace_hash, require_workspace_path
 
 __all__ = ["JsonSessionRepository"]
-
-_ELLIPSIS = "…"
-
 
 class JsonSessionRepository:
     """``SessionRepository`` over the editor's per-workspace JSON files."""
@@ -48,7 +53,7 @@ class JsonSessionRepository:
     def create_session(self, workspace_path: str, session: WorktreeSession) -> WorktreeSession:
         """Store a new session; AlreadyExistsError when the workspace has its id."""
         workspace = require_workspace_path(workspace_path)
-        _require_session(session)
+        require_session(session)
         file, ws_hash, records = self._records(workspace)
         if any(editor_files.record_id(r) == session.id for r in records):
             raise AlreadyExistsError(f"session {session.id!r} already exists in {workspace!r}")
@@ -59,7 +64,7 @@ class JsonSessionRepository:
     def get_session(self, workspace_path: str, session_id: str) -> WorktreeSession:
         """The stored session; NotFoundError when the workspace has no such id."""
         workspace = require_workspace_path(workspace_path)
-        _require_id(session_id)
+        require_session_id(session_id)
         _, sessions = self._load(workspace)
         for session in sessions:
             if session.id == session_id:
@@ -75,7 +80,7 @@ class JsonSessionRepository:
     def update_session(self, workspace_path: str, session: WorktreeSession) -> WorktreeSession:
         """Replace the stored session whole, ``updated_at`` included, in its place in the file."""
         workspace = require_workspace_path(workspace_path)
-        _require_session(session)
+        require_session(session)
         file, ws_hash, records = self._records(workspace)
         records[_index(records, session.id, workspace)] = editor_files.record_of(session)
         self._save(file, records)
@@ -84,7 +89,7 @@ class JsonSessionRepository:
     def delete_session(self, workspace_path: str, session_id: str) -> None:
         """Remove the session; NotFoundError when the workspace has no such id."""
         workspace = require_workspace_path(workspace_path)
-        _require_id(session_id)
+        require_session_id(session_id)
         file, _, records = self._records(workspace)
         _index(records, session_id, workspace)
         # The editor's `retain`: a hand-edited file with a repeated id loses every copy.
@@ -92,21 +97,15 @@ class JsonSessionRepository:
 
     def add_chat_message(self, workspace_path: str, session_id: str, message: ChatMessage) -> None:
         """Append the message to the chat history and set ``updated_at`` to now."""
-        if not isinstance(message, ChatMessage):
-            raise ValidationError(f"message must be a ChatMessage, got {type(message).__name__}")
-        message.validate()
+        require_message(message)
         self._touch(workspace_path, session_id, lambda s: s.chat_history.append(message))
 
     def update_instance_status(
         self, workspace_path: str, session_id: str, instance_id: int, new_status: str
     ) -> None:
         """Set one instance's status and the session's ``updated_at`` to now."""
-        if isinstance(instance_id, bool) or not isinstance(instance_id, int):
-            raise ValidationError(f"instance_id must be an integer, got {instance_id!r:.80}")
-        if new_status not in INSTANCE_STATUSES or not isinstance(new_status, str):
-            raise ValidationError(
-                f"status must be one of {', '.join(INSTANCE_STATUSES)}; got {new_status!r:.80}"
-            )
+        require_instance_id(instance_id)
+        require_instance_status(new_status)
 
         def change(session: WorktreeSession) -> None:
             for instance in session.instances:
@@ -160,17 +159,14 @@ class JsonSessionRepository:
         keep the session order of ``get_all_sessions``, then task, messages, outputs.
         """
         workspace = require_workspace_path(workspace_path)
-        if not isinstance(text, str):
-            raise ValidationError(f"search text must be a string, got {type(text).__name__}")
-        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-            raise ValidationError("limit must be a non-negative integer")
+        text, limit = require_search(text, limit)
         terms = fulltext.query_terms(text)
         if not terms or limit == 0:
             return []
         hits: list[SearchHit] = []
         for session in self.get_all_sessions(workspace):
             for kind, doc, ids in _documents(session):
-                hit = _match(doc, terms)
+                hit = fulltext.match(doc, terms)
                 if hit is not None:
                     occurrences, snippet = hit
                     hits.append(SearchHit(session.id, kind, snippet, -float(occurrences), **ids))
@@ -195,7 +191,7 @@ class JsonSessionRepository:
     ) -> None:
         """Load, change one session, set its ``updated_at`` to now, write the file back."""
         workspace = require_workspace_path(workspace_path)
-        _require_id(session_id)
+        require_session_id(session_id)
         file, _, records = self._records(workspace)
         index = _index(records, session_id, workspace)
         session = editor_files.session_of(records[index])
@@ -232,17 +228,6 @@ class JsonSessionRepository:
 # --- helpers --------------------------------------------------------------------------------
 
 
-def _require_id(session_id: object) -> None:
-    if not isinstance(session_id, str) or not session_id:
-        raise ValidationError(f"session_id must be a non-empty string, got {session_id!r:.80}")
-
-
-def _require_session(session: object) -> None:
-    if not isinstance(session, WorktreeSession):
-        raise ValidationError(f"session must be a WorktreeSession, got {type(session).__name__}")
-    session.validate()
-
-
 def _not_found(session_id: str, workspace: str) -> NotFoundError:
     return NotFoundError(f"session {session_id!r} not found in {workspace!r}")
 
@@ -270,91 +255,3 @@ def _documents(session: WorktreeSession) -> list[tuple[str, str, dict[str, Any]]
     return docs
 
 
-# An occurrence of a term in a document: (first token, token after the last, term number).
-_Hit = tuple[int, int, int]
-
-
-def _match(doc: str, terms: list[tuple[str, ...]]) -> tuple[int, str] | None:
-    """(occurrences, snippet) when every term occurs in ``doc``; None otherwise."""
-    folded = fulltext.fold(doc)  # same length as doc: spans fit the original text
-    spans = [m.span() for m in fulltext._TOKEN.finditer(folded)]
-    words = [folded[start:end] for start, end in spans]
-    found: list[_Hit] = []
-    for number, term in enumerate(terms):
-        size = len(term)
-        starts = [i for i in range(len(words) - size + 1) if tuple(words[i : i + size]) == term]
-        if not starts:
-            return None
-        found += [(i, i + size, number) for i in starts]
-    found.sort()
-    return len(found), _snippet(doc, spans, found)
-
-
-def _window_score(found: list[_Hit], start: int, size: int) -> tuple[int, int, int]:
-    """FTS5's snippet score of the window at ``start``: 1000 per distinct term, 1 per repeat;
-    with the first and end token of the occurrences inside it."""
-    score, seen, first, last = 0, set(), -1, -1
-    for begin, end, number in found:
-        if start <= begin < start + size:
-            score += 1 if number in seen else 1000
-            seen.add(number)
-            first = begin if first < 0 else first
-            last = end
-    return score, first, last
-
-
-def _sentence_starts(text: str, spans: list[tuple[int, int]]) -> list[int]:
-    """Tokens that begin a sentence as FTS5 sees it: the first, and any after ". " or ": "."""
-    starts = [0]
-    for k in range(1, len(spans)):
-        gap = text[spans[k - 1][1] : spans[k][0]]
-        stripped = gap.rstrip(" \t\n\r")
-        if len(stripped) < len(gap) and stripped[-1:] in (".", ":"):
-            starts.append(k)
-    return starts
-
-
-def _best_window(text: str, spans: list[tuple[int, int]], found: list[_Hit]) -> int:
-    """First token of the snippet window, chosen as FTS5's ``snippet()`` chooses it."""
-    size, count = fulltext.SNIPPET_TOKENS, len(spans)
-    sentences = _sentence_starts(text, spans) if count > size else []
-    best_score, best_start = 0, 0
-    for begin, _, _ in found:
-        score, first, last = _window_score(found, begin, size)
-        if score > best_score:
-            adjusted = first - int((size - (last - first)) / 2)  # C division truncates
-            best_score, best_start = score, max(0, min(adjusted, count - size))
-        # A window that starts at the sentence holding the occurrence wins a bonus.
-        sentence = max((s for s in sentences if s <= begin), default=begin)
-        if sentence < begin:
-            score = _window_score(found, sentence, size)[0] + (120 if sentence == 0 else 100)
-            if score > best_score:
-                best_score, best_start = score, sentence
-    return best_start
-
-
-def _snippet(text: str, spans: list[tuple[int, int]], found: list[_Hit]) -> str:
-    """About SNIPPET_TOKENS tokens of ``text`` with every occurrence in ``[`` ``]``, "…" where
-    cut; overlapping occurrences share one bracket. Mirrors FTS5's ``snippet()``."""
-    lo = _best_window(text, spans, found)
-    hi = min(len(spans), lo + fulltext.SNIPPET_TOKENS) - 1
-    merged: list[list[int]] = []  # [first token, last token]
-    for begin, end, _ in found:
-        if merged and begin <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end - 1)
-        else:
-            merged.append([begin, end - 1])
-    pieces = [_ELLIPSIS] if lo > 0 else []
-    position = spans[lo][0] if lo > 0 else 0
-    for first, last in merged:
-        first, last = max(first, lo), min(last, hi)
-        if first > last:
-            continue
-        begin, stop = spans[first][0], spans[last][1]
-        pieces += [text[position:begin], "[", text[begin:stop], "]"]
-        position = stop
-    if hi == len(spans) - 1:
-        pieces.append(text[position:])
-    else:
-        pieces += [text[position : spans[hi][1]], _ELLIPSIS]
-    return "".join(pieces)

@@ -1,8 +1,9 @@
-"""Migration from the editor's JSON files to SQLite, and back (the public entry points).
+"""Migration from the editor's JSON files to SQLite, and back (the public entry points; the
+code is in the ``from_json`` subpackage).
 
 The move runs in phases, each recorded in ``migration_metadata.migration_status``:
 
-1. ``import_json`` the existing files (re-runnable at any time; see ``json_import``);
+1. ``import_json`` the existing files (re-runnable at any time; see ``from_json.importer``);
 2. ``DualWriteRepository(json_store, sqlite_store)``: writes go to both, reads to JSON;
    ``verify_consistency`` lists every difference;
 3. ``FallbackRepository(sqlite_store, json_store, backup_writes=True)``: SQLite first, the
@@ -14,14 +15,18 @@ The move runs in phases, each recorded in ``migration_metadata.migration_status`
 
 from __future__ import annotations
 
-from .json_export import ExportReport, editor_json, export_json
-from .json_import import ImportIssue, ImportReport, import_json
-from .phases import (
+from .from_json import (
     MIGRATION_PHASES,
     Difference,
     DualWriteRepository,
+    ExportReport,
     FallbackRepository,
+    ImportIssue,
+    ImportReport,
     MigrationStatus,
+    editor_json,
+    export_json,
+    import_json,
     migration_status,
     record_migration_phase,
 )

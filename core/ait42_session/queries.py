@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from operator import attrgetter
-from typing import Any, Callable, Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
 import msgspec
 
@@ -24,12 +24,10 @@ __all__ = [
     "SearchHit",
     "SessionSummary",
     "SORT_FIELDS",
-    "SEARCH_KINDS",
 ]
 
 SORT_FIELDS = ("created_at", "updated_at", "duration", "files_changed")
 SORT_DIRECTIONS = ("asc", "desc")
-SEARCH_KINDS = ("task", "message", "output")
 # Sequences of agent names are kept joined by this separator, which no needle may contain.
 AGENT_SEPARATOR = "\x1f"
 

@@ -221,3 +221,18 @@ REBUILD_FTS = [
     "INSERT INTO fts_messages (fts_messages) VALUES ('rebuild')",
     "INSERT INTO fts_outputs (fts_outputs) VALUES ('rebuild')",
 ]
+
+# --- checks (Database.verify_integrity, ait42-session verify) -------------------------------
+
+INTEGRITY_CHECK = "PRAGMA integrity_check"
+FOREIGN_KEY_CHECK = "PRAGMA foreign_key_check"
+
+# FTS5's own check: for external-content tables (rank 1) it compares the index with the rows.
+FTS_INTEGRITY_CHECKS = {
+    "fts_tasks": "INSERT INTO fts_tasks (fts_tasks, rank) VALUES ('integrity-check', 1)",
+    "fts_messages": "INSERT INTO fts_messages (fts_messages, rank) VALUES ('integrity-check', 1)",
+    "fts_outputs": "INSERT INTO fts_outputs (fts_outputs, rank) VALUES ('integrity-check', 1)",
+    "session_trigrams": (
+        "INSERT INTO session_trigrams (session_trigrams, rank) VALUES ('integrity-check', 1)"
+    ),
+}

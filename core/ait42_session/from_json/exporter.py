@@ -14,14 +14,13 @@ from typing import Any
 
 import apsw
 
-from . import migration_sql as msql
-from . import editor_files
-from .editor_files import write_atomic
-from .errors import DatabaseError
-from .models import WorktreeSession
-from .paths import make_private_dirs
-from .phases import _require_sqlite
-from .sqlite_repo import SqliteSessionRepository
+from .. import editor_files, sqlite_rows
+from ..editor_files import write_atomic
+from ..errors import DatabaseError
+from ..models import WorktreeSession
+from ..paths import make_private_dirs
+from . import sql as msql
+from .phases import require_sqlite_store
 
 __all__ = ["ExportReport", "editor_json", "export_json", "write_atomic"]
 
@@ -57,20 +56,20 @@ def _workspaces(con: apsw.Connection) -> Iterator[tuple[str, list[WorktreeSessio
     """(hash, sessions in stored order) of every workspace that has sessions."""
     for (ws,) in con.execute(msql.WORKSPACES_WITH_SESSIONS).fetchall():
         rows: list[Any] = con.execute(msql.SESSIONS_OF_WORKSPACE, {"ws": ws}).fetchall()
-        yield str(ws), SqliteSessionRepository._with_children(con, rows, str(ws))
+        yield str(ws), sqlite_rows.sessions_from_rows(con, rows, str(ws))
 
 
 def export_json(repo: object, out_dir: str | os.PathLike[str]) -> ExportReport:
     """Write every workspace that has sessions to ``out_dir/<workspace_hash>.json``.
 
-    ``repo`` is a SqliteSessionRepository or a wrapper of one. The editor's format
-    (``editor_json``), sessions in stored order (the order they were imported or created).
+    ``repo`` is a SqliteSessionRepository (of a migration wrapper, pass the SQLite one). The
+    editor's format (``editor_json``), sessions in stored order (the order they were imported or created).
     ``out_dir`` is created 0700 if missing (an existing folder keeps its mode); each file is
     written atomically and is 0600. Everything comes from one read snapshot. Exporting into
     the editor's sessions folder (``$AIT42_HOME/sessions``) is the way back to the JSON store.
     Raises DatabaseError when a file cannot be written.
     """
-    pool = _require_sqlite(repo).pool
+    pool = require_sqlite_store(repo).pool
     folder = Path(out_dir)
     make_private_dirs(folder)
     if not folder.is_dir():

@@ -21,16 +21,15 @@ from typing import Any, Protocol
 
 import apsw
 
-from . import migration_sql as msql
-from . import sql
-from .db import DbPool
-from .errors import MigrationError, SessionError
-from .editor_files import JSON_WHITESPACE, SESSION_FILE, loads_strict
-from .models import WorktreeSession
-from .paths import PRIVATE_FILE_MODE
-from .phases import _require_sqlite
-from .sqlite_repo import SqliteSessionRepository, _session_params
-from .timestamps import now_rfc3339
+from .. import sqlite_rows
+from ..db import Database
+from ..editor_files import JSON_WHITESPACE, SESSION_FILE, loads_strict
+from ..errors import MigrationError, SessionError
+from ..models import WorktreeSession
+from ..paths import PRIVATE_FILE_MODE
+from ..timestamps import now_rfc3339
+from . import sql as msql
+from .phases import require_sqlite_store
 
 __all__ = ["ImportIssue", "ImportReport", "ProgressHook", "import_json"]
 
@@ -218,21 +217,16 @@ def _candidates(file: str, items: list[Any]) -> tuple[list[_Candidate], list[Imp
 def _stored(con: apsw.Connection, ws: str) -> dict[str, tuple[int, str]]:
     """Stored sessions of the workspace: id -> (pk, canonical JSON)."""
     rows: list[Any] = con.execute(msql.SESSIONS_OF_WORKSPACE, {"ws": ws}).fetchall()
-    sessions = SqliteSessionRepository._with_children(con, rows, ws)
+    sessions = sqlite_rows.sessions_from_rows(con, rows, ws)
     return {s.id: (int(row[0]), _canonical(s)) for row, s in zip(rows, sessions, strict=True)}
 
 
 def _store(con: apsw.Connection, ws: str, session: WorktreeSession, pk: int | None) -> None:
     """Insert the session, or replace the stored one (keeping its place, ``pk``) whole."""
-    params = _session_params(session, ws)
     if pk is None:
-        con.execute(sql.INSERT_SESSION, params)
-        pk = con.last_insert_rowid()
+        sqlite_rows.insert_session(con, ws, session)
     else:
-        con.execute(sql.UPDATE_SESSION, {**params, "pk": pk})
-        con.execute(sql.DELETE_TRIGRAMS, {"pk": pk})
-    SqliteSessionRepository._write_children(con, pk, session)
-    SqliteSessionRepository._index_text(con, pk, session)
+        sqlite_rows.replace_session(con, pk, ws, session)
 
 
 # What the database can refuse of one session; it is reported and the rest of the file imports.
@@ -331,7 +325,7 @@ def _backup_name(db: Path) -> Path:
     return db.with_name(f"{db.name}.pre-import-{stamp}.bak")
 
 
-def _take_backup(pool: DbPool) -> Path:
+def _take_backup(pool: Database) -> Path:
     """Copy the live database with SQLite's online backup to a new owner-only file."""
     target = _backup_name(pool.path)
     for n in range(1, 1000):
@@ -365,7 +359,7 @@ def _take_backup(pool: DbPool) -> Path:
 class _Importer:
     """One run of import_json: the files in order, each in its own transaction."""
 
-    def __init__(self, pool: DbPool, report: ImportReport, dry_run: bool) -> None:
+    def __init__(self, pool: Database, report: ImportReport, dry_run: bool) -> None:
         self.pool, self.report, self.dry_run = pool, report, dry_run
         self.backup_due = not dry_run and bool(
             pool.read(lambda con: con.execute(msql.NEEDS_BACKUP).get)
@@ -432,7 +426,7 @@ def import_json(
 ) -> ImportReport:
     """Import the editor's JSON session files from ``sessions_dir`` into the SQLite ``repo``.
 
-    ``repo`` is a SqliteSessionRepository, or a wrapper of one (its SQLite store is used).
+    ``repo`` is a SqliteSessionRepository (of a migration wrapper, pass the SQLite one).
     Files named ``<16 lowercase hex digits>.json`` are read in name order, each imported in
     one transaction; the name is the workspace hash, so the sessions appear when that
     workspace is opened by path. A file that cannot be parsed (empty, truncated, not UTF-8,
@@ -453,7 +447,7 @@ def import_json(
     storage failure (DatabaseError, StoreCorruptedError) stops the run at that file, whose
     transaction is rolled back — files before it stay imported and a re-run continues.
     """
-    pool = _require_sqlite(repo).pool
+    pool = require_sqlite_store(repo).pool
     files = _source_files(Path(sessions_dir))
     report = ImportReport(files_seen=len(files), dry_run=dry_run)
     importer = _Importer(pool, report, dry_run)

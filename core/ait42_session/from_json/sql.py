@@ -1,4 +1,4 @@
-"""SQL of the JSON migration, the migration wrappers and the store checks, as constants.
+"""SQL of the move from the editor's JSON files: import bookkeeping, the recorded phase, export.
 
 Like ``sql.py``: fixed text with named parameters, so APSW's statement cache keeps each one
 prepared and no value is ever pasted into a statement.
@@ -6,7 +6,7 @@ prepared and no value is ever pasted into a statement.
 
 from __future__ import annotations
 
-from .sql import SESSION_COLUMNS
+from ..sql import SESSION_COLUMNS
 
 # --- import bookkeeping (migrations/0003_import_sources.sql) -------------------------------
 
@@ -68,42 +68,3 @@ SET_BACKUP_PATH = """
 INSERT INTO migration_metadata (id, json_backup_path, last_updated_at) VALUES (1, :path, :now)
 ON CONFLICT (id) DO UPDATE SET json_backup_path = excluded.json_backup_path,
     last_updated_at = excluded.last_updated_at"""
-
-# --- checks and statistics ----------------------------------------------------------------
-
-INTEGRITY_CHECK = "PRAGMA integrity_check"
-FOREIGN_KEY_CHECK = "PRAGMA foreign_key_check"
-
-# FTS5's own check: for external-content tables (rank 1) it compares the index with the rows.
-FTS_INTEGRITY_CHECKS = {
-    "fts_tasks": "INSERT INTO fts_tasks (fts_tasks, rank) VALUES ('integrity-check', 1)",
-    "fts_messages": "INSERT INTO fts_messages (fts_messages, rank) VALUES ('integrity-check', 1)",
-    "fts_outputs": "INSERT INTO fts_outputs (fts_outputs, rank) VALUES ('integrity-check', 1)",
-    "session_trigrams": (
-        "INSERT INTO session_trigrams (session_trigrams, rank) VALUES ('integrity-check', 1)"
-    ),
-}
-
-COUNTS = """
-SELECT (SELECT count(*) FROM workspaces), (SELECT count(*) FROM sessions),
-    (SELECT count(*) FROM instances), (SELECT count(*) FROM chat_messages),
-    (SELECT count(*) FROM session_trigrams_docsize)"""
-
-ORPHANS = """
-SELECT
-    (SELECT count(*) FROM sessions AS s
-        WHERE NOT EXISTS (SELECT 1 FROM workspaces AS w WHERE w.hash = s.workspace_hash)),
-    (SELECT count(*) FROM instances AS i
-        WHERE NOT EXISTS (SELECT 1 FROM sessions AS s WHERE s.pk = i.session_pk)),
-    (SELECT count(*) FROM chat_messages AS m
-        WHERE NOT EXISTS (SELECT 1 FROM sessions AS s WHERE s.pk = m.session_pk))"""
-
-WORKSPACE_STATS = """
-SELECT w.hash, w.path,
-    (SELECT count(*) FROM sessions AS s WHERE s.workspace_hash = w.hash),
-    (SELECT count(*) FROM instances AS i JOIN sessions AS s ON s.pk = i.session_pk
-        WHERE s.workspace_hash = w.hash),
-    (SELECT count(*) FROM chat_messages AS m JOIN sessions AS s ON s.pk = m.session_pk
-        WHERE s.workspace_hash = w.hash)
-FROM workspaces AS w
-ORDER BY 3 DESC, w.hash"""

@@ -1,4 +1,4 @@
-"""The phases of the move from JSON files to SQLite, and the repositories that run them.
+"""The repositories that run the phases of the move from JSON files to SQLite.
 
 1. ``DualWriteRepository(json_store, sqlite_store)``: every write goes to both, reads come from
    the primary. ``verify_consistency`` lists every difference between the two.
@@ -8,7 +8,8 @@
 3. The bare ``SqliteSessionRepository`` (record ``"sqlite_only"`` with
    ``record_migration_phase``).
 
-Wrapping a ``SqliteSessionRepository`` records the phase in ``migration_metadata``.
+Wrapping a ``SqliteSessionRepository`` records the phase in ``migration_metadata``
+(``phases``); ``verify_consistency`` lists differences with ``diff``.
 
 A write is copied to the second store as the *whole session the first store now holds* (read
 back after ``add_chat_message`` and ``update_instance_status``, which stamp ``updated_at``
@@ -21,90 +22,25 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import json
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from . import migration_sql as msql
-from .errors import AlreadyExistsError, NotFoundError, SessionError, ValidationError
-from .models import ChatMessage, WorktreeSession
-from .queries import SearchHit, SessionFilters, SessionSort, SessionSummary
-from .repository import SessionRepository
-from .sqlite_repo import SqliteSessionRepository
-from .timestamps import now_rfc3339
+from ..errors import AlreadyExistsError, NotFoundError, SessionError, ValidationError
+from ..models import ChatMessage, WorktreeSession
+from ..queries import SearchHit, SessionFilters, SessionSort, SessionSummary
+from ..repository import SessionRepository
+from ..sqlite_repo import SqliteSessionRepository
+from .diff import Difference, diff_sessions
+from .phases import record_migration_phase
 
-__all__ = [
-    "MIGRATION_PHASES",
-    "Difference",
-    "DualWriteRepository",
-    "FallbackRepository",
-    "MigrationStatus",
-    "migration_status",
-    "record_migration_phase",
-    "sqlite_store_of",
-]
+__all__ = ["DualWriteRepository", "FallbackRepository", "MAX_KEPT_FAILURES"]
 
 log = logging.getLogger("ait42_session")
 T = TypeVar("T")
 
-MIGRATION_PHASES = ("pending", "imported", "dual_write", "sqlite_primary", "sqlite_only")
 MAX_KEPT_FAILURES = 100
 _PASS_THROUGH = (NotFoundError, ValidationError, AlreadyExistsError)  # answers, not failures
-
-
-# --- the recorded phase ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MigrationStatus:
-    """The single row of ``migration_metadata``."""
-
-    status: str
-    json_backup_path: str | None
-    migrated_at: str | None
-    last_updated_at: str | None
-
-
-def sqlite_store_of(repo: object) -> SqliteSessionRepository | None:
-    """``repo`` itself when it is a SqliteSessionRepository, else the first one it wraps."""
-    pending, seen = [repo], set()
-    while pending:
-        current = pending.pop(0)
-        if isinstance(current, SqliteSessionRepository):
-            return current
-        if id(current) in seen:
-            continue
-        seen.add(id(current))
-        pending += [getattr(current, name, None) for name in ("primary", "secondary", "fallback")]
-    return None
-
-
-def _require_sqlite(repo: object) -> SqliteSessionRepository:
-    store = sqlite_store_of(repo)
-    if store is None:
-        raise ValidationError(
-            "a SqliteSessionRepository (or a wrapper of one) is required, "
-            f"got {type(repo).__name__}"
-        )
-    return store
-
-
-def record_migration_phase(repo: object, phase: str) -> None:
-    """Record ``phase`` (one of MIGRATION_PHASES) in the SQLite store's migration_metadata."""
-    if phase not in MIGRATION_PHASES:
-        raise ValidationError(f"phase must be one of {', '.join(MIGRATION_PHASES)}; got {phase!r}")
-    params = {"status": phase, "now": now_rfc3339()}
-    _require_sqlite(repo).pool.write(lambda con: con.execute(msql.SET_MIGRATION_STATUS, params))
-
-
-def migration_status(repo: object) -> MigrationStatus:
-    """The recorded phase, backup path and dates of the SQLite store."""
-    row = _require_sqlite(repo).pool.read(lambda con: con.execute(msql.GET_METADATA).fetchone())
-    if row is None:
-        return MigrationStatus("pending", None, None, None)
-    return MigrationStatus(*row)
 
 
 def _record_quietly(phase: str, repo: object) -> None:
@@ -115,6 +51,7 @@ def _record_quietly(phase: str, repo: object) -> None:
         record_migration_phase(repo, phase)
     except SessionError as exc:
         log.warning("could not record migration phase %r: %s", phase, exc)
+
 
 
 # --- copying a write to the other store -----------------------------------------------------
@@ -162,80 +99,6 @@ class _Copier:
             f"delete session {session_id!r}",
             lambda: _drop(self.target, workspace_path, session_id),
         )
-
-
-# --- differences ----------------------------------------------------------------------------
-
-_ABSENT = "<absent>"
-
-
-@dataclass(frozen=True)
-class Difference:
-    """One difference between the two stores of a DualWriteRepository.
-
-    ``kind``: ``missing_in_primary`` / ``missing_in_secondary`` (a whole session, or an
-    instance or message when ``path`` names one), or ``differs`` (a field). ``path`` is the JSON
-    path in the editor's keys, e.g. ``status``, ``instances[2].output``, ``chatHistory[0]``
-    (empty for a whole session); ``primary``/``secondary`` are the two values.
-    """
-
-    session_id: str
-    kind: str
-    path: str
-    primary: Any = None
-    secondary: Any = None
-
-    def __str__(self) -> str:
-        where = f"session {self.session_id!r}" + (f" {self.path}" if self.path else "")
-        if self.kind == "differs":
-            return f"{where}: primary {_short(self.primary)} != secondary {_short(self.secondary)}"
-        return f"{where}: {self.kind.replace('_', ' ')}"
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _same(a: Any, b: Any) -> bool:
-    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
-
-
-def _diff_fields(sid: str, prefix: str, a: dict[str, Any], b: dict[str, Any],
-                 skip: tuple[str, ...] = ()) -> list[Difference]:  # fmt: skip
-    keys = list(a) + [k for k in b if k not in a]
-    out = []
-    for key in keys:
-        if key in skip:
-            continue
-        va, vb = a.get(key, _ABSENT), b.get(key, _ABSENT)
-        if not _same(va, vb):
-            out.append(Difference(sid, "differs", f"{prefix}{key}", va, vb))
-    return out
-
-
-def _diff_children(sid: str, name: str, a: dict[Any, dict[str, Any]],
-                   b: dict[Any, dict[str, Any]]) -> list[Difference]:  # fmt: skip
-    out = []
-    for key in sorted(set(a) | set(b)):
-        path = f"{name}[{key}]"
-        if key not in b:
-            out.append(Difference(sid, "missing_in_secondary", path, a[key], None))
-        elif key not in a:
-            out.append(Difference(sid, "missing_in_primary", path, None, b[key]))
-        else:
-            out += _diff_fields(sid, path + ".", a[key], b[key])
-    return out
-
-
-def diff_sessions(sid: str, a: dict[str, Any], b: dict[str, Any]) -> list[Difference]:
-    """Every difference between two sessions in their JSON form (``to_json()``)."""
-    out = _diff_fields(sid, "", a, b, skip=("instances", "chatHistory"))
-    by_id = lambda items: {i.get("instanceId"): i for i in items}  # noqa: E731
-    out += _diff_children(sid, "instances", by_id(a["instances"]), by_id(b["instances"]))
-    by_pos = lambda items: dict(enumerate(items))  # noqa: E731
-    out += _diff_children(sid, "chatHistory", by_pos(a["chatHistory"]), by_pos(b["chatHistory"]))
-    return out
 
 
 # --- the wrappers ---------------------------------------------------------------------------

@@ -1,0 +1,310 @@
+"""Sessions as rows of the SQLite schema, and back.
+
+Statement parameters from the models (``session_params``...), the models from rows
+(``sessions_from_rows`` loads the children of any number of sessions in two statements), the
+statements that store one whole session (``insert_session``, ``replace_session``), and the
+filtered queries' text and parameters (``select_statement``, ``count_statement``). The
+repository, the import, the export and the benchmark's floors all go through these, so each
+rule of the mapping has one home. Every function here runs inside a transaction the caller
+holds (``Database.read``/``write``).
+"""
+
+from __future__ import annotations
+
+import json
+from bisect import bisect_right
+from itertools import starmap
+from operator import itemgetter
+from typing import Any, Sequence
+
+import apsw
+import msgspec
+
+from . import sql
+from .models import I64_MAX, ChatMessage, WorktreeInstance, WorktreeSession
+from .queries import CheckedQuery, SessionSummary, joined_agent_names
+from .timestamps import to_instant_ns
+
+__all__ = [
+    "TRIGRAM",
+    "session_params",
+    "instance_params",
+    "message_params",
+    "touch_params",
+    "trigram_params",
+    "session_from_row",
+    "summary_from_row",
+    "sessions_from_rows",
+    "insert_session",
+    "replace_session",
+    "write_children",
+    "where_clause",
+    "select_statement",
+    "count_statement",
+]
+
+TRIGRAM = 3  # shortest needle the trigram index can serve
+
+# Stored JSON (runtime_mix, extra) was written by this code: decoded in compiled code.
+_stored_json = msgspec.json.decode
+
+
+def _dump(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, allow_nan=False)
+
+
+def _extra(value: dict[str, Any]) -> str | None:
+    return _dump(value) if value else None
+
+
+# --- parameters from models ------------------------------------------------------------------
+
+
+def session_params(session: WorktreeSession, ws: str) -> dict[str, Any]:
+    return {
+        "ws": ws,
+        "id": session.id,
+        "type": session.type,
+        "task": session.task,
+        "status": session.status,
+        "created_at": session.created_at,
+        "created_ns": to_instant_ns(session.created_at),
+        "updated_at": session.updated_at,
+        "updated_ns": to_instant_ns(session.updated_at),
+        "completed_at": session.completed_at,
+        "model": session.model,
+        "timeout_seconds": session.timeout_seconds,
+        "preserve_worktrees": session.preserve_worktrees,
+        "winner_id": session.winner_id,
+        "runtime_mix": _dump(session.runtime_mix),
+        "total_duration": session.total_duration,
+        "total_files_changed": session.total_files_changed,
+        "total_lines_added": session.total_lines_added,
+        "total_lines_deleted": session.total_lines_deleted,
+        "agent_names": joined_agent_names(session),
+        "extra": _extra(session.extra),
+    }
+
+
+def instance_params(pk: int, instance: WorktreeInstance) -> dict[str, Any]:
+    return {
+        "session_pk": pk,
+        "instance_id": instance.instance_id,
+        "worktree_path": instance.worktree_path,
+        "branch": instance.branch,
+        "agent_name": instance.agent_name,
+        "status": instance.status,
+        "tmux_session_id": instance.tmux_session_id,
+        "output": instance.output,
+        "start_time": instance.start_time,
+        "end_time": instance.end_time,
+        "files_changed": instance.files_changed,
+        "lines_added": instance.lines_added,
+        "lines_deleted": instance.lines_deleted,
+        "runtime": instance.runtime,
+        "model": instance.model,
+        "runtime_label": instance.runtime_label,
+        "extra": _extra(instance.extra),
+    }
+
+
+def message_params(pk: int, position: int, message: ChatMessage) -> dict[str, Any]:
+    return {
+        "session_pk": pk,
+        "position": position,
+        "id": message.id,
+        "role": message.role,
+        "content": message.content,
+        "timestamp": message.timestamp,
+        "timestamp_ns": to_instant_ns(message.timestamp),
+        "instance_id": message.instance_id,
+        "extra": _extra(message.extra),
+    }
+
+
+def touch_params(pk: int, now: str) -> dict[str, Any]:
+    """``TOUCH_SESSION``'s parameters: the session's ``updated_at`` set to ``now``."""
+    return {"pk": pk, "updated_at": now, "updated_ns": to_instant_ns(now)}
+
+
+def trigram_params(pk: int, task: str, session_id: str, agent_names: str) -> dict[str, Any]:
+    """``INSERT_TRIGRAMS``'s parameters: the casefolded text the substring filter searches."""
+    return {"pk": pk, "task": task.casefold(), "id": session_id.casefold(),
+            "agents": agent_names.casefold()}  # fmt: skip
+
+
+# --- models from rows ------------------------------------------------------------------------
+
+
+def session_from_row(row: Sequence[Any], ws: str) -> WorktreeSession:
+    """A session (without children) from a ``SESSION_COLUMNS`` row: the model's fields in
+    order after pk (instances and chat history are filled in afterwards)."""
+    preserve, runtime_mix, extra = row[10], row[12], row[17]
+    return WorktreeSession(
+        *row[1:10],
+        None if preserve is None else bool(preserve),
+        row[11],
+        None if runtime_mix is None else _stored_json(runtime_mix),
+        *row[13:17],
+        [],
+        [],
+        ws,
+        {} if extra is None else _stored_json(extra),
+    )
+
+
+def summary_from_row(row: Sequence[Any], ws: str) -> SessionSummary:
+    """A summary from a ``SUMMARY_COLUMNS`` row."""
+    (_, id_, type_, task, status, created_at, updated_at, completed_at, model, timeout,
+     preserve, winner, runtime_mix, duration, files, added, deleted, n_inst, n_msg) = row  # fmt: skip
+    return SessionSummary(
+        id=id_, type=type_, task=task, status=status, created_at=created_at,
+        updated_at=updated_at, completed_at=completed_at, model=model, timeout_seconds=timeout,
+        preserve_worktrees=None if preserve is None else bool(preserve), winner_id=winner,
+        runtime_mix=None if runtime_mix is None else _stored_json(runtime_mix),
+        total_duration=duration, total_files_changed=files, total_lines_added=added,
+        total_lines_deleted=deleted, workspace_hash=ws, instance_count=n_inst,
+        message_count=n_msg,
+    )  # fmt: skip
+
+
+# INSTANCE_COLUMNS and MESSAGE_COLUMNS list the model's fields in order between session_pk and
+# extra, so a row's middle is the constructor's positional arguments: ``starmap`` builds the
+# records without running Python code per row (loading is the hot path of get_all_sessions).
+_PK = itemgetter(0)
+_CHILDREN = (
+    (sql.INSTANCES_OF, WorktreeInstance, itemgetter(*range(1, 16)), itemgetter(16), "instances"),
+    (sql.MESSAGES_OF, ChatMessage, itemgetter(*range(1, 6)), itemgetter(6), "chat_history"),
+)
+
+
+def _records(rows: list[Sequence[Any]], cls: Any, fields: Any, extra: Any) -> list[Any]:
+    """Child records from their rows, in row order; extra keys decoded where a row has them."""
+    records = list(starmap(cls, map(fields, rows)))
+    if any(map(extra, rows)):
+        for record, text in zip(records, map(extra, rows)):
+            if text is not None:
+                record.extra = _stored_json(text)
+    return records
+
+
+def _attach(rows: list[Sequence[Any]], records: list[Any], by_pk: dict[int, Any], name: str) -> None:
+    """Give each session its slice of ``records``: rows come ordered by session pk, so each
+    session's run of rows is found by bisection."""
+    pks = list(map(_PK, rows))
+    start, end = 0, len(pks)
+    for pk in sorted(by_pk):
+        stop = bisect_right(pks, pk, start, end)
+        if stop > start:
+            setattr(by_pk[pk], name, records[start:stop])
+            start = stop
+
+
+def sessions_from_rows(
+    con: apsw.Connection, rows: list[Sequence[Any]], ws: str
+) -> list[WorktreeSession]:
+    """Whole sessions from their ``SESSION_COLUMNS`` rows, in row order; the children of all
+    of them loaded in two statements."""
+    sessions = [session_from_row(row, ws) for row in rows]
+    if not sessions:
+        return sessions
+    by_pk = {row[0]: session for row, session in zip(rows, sessions)}
+    pks = sql.pk_list(by_pk)
+    for statement, cls, fields, extra, name in _CHILDREN:
+        found = con.execute(statement, {"pks": pks}).fetchall()
+        if found:
+            records = _records(found, cls, fields, extra)
+            if len(sessions) == 1:
+                setattr(sessions[0], name, records)
+            else:
+                _attach(found, records, by_pk, name)
+    return sessions
+
+
+# --- one whole session -----------------------------------------------------------------------
+
+
+def insert_session(con: apsw.Connection, ws: str, session: WorktreeSession) -> int:
+    """Insert a validated session with its children and index rows; its new pk."""
+    con.execute(sql.INSERT_SESSION, session_params(session, ws))
+    pk = con.last_insert_rowid()
+    write_children(con, pk, session)
+    _index_text(con, pk, session)
+    return pk
+
+
+def replace_session(con: apsw.Connection, pk: int, ws: str, session: WorktreeSession) -> None:
+    """Make the stored session ``pk`` equal ``session`` whole, keeping its place (pk)."""
+    con.execute(sql.UPDATE_SESSION, {**session_params(session, ws), "pk": pk})
+    write_children(con, pk, session)
+    con.execute(sql.DELETE_TRIGRAMS, {"pk": pk})
+    _index_text(con, pk, session)
+
+
+def write_children(con: apsw.Connection, pk: int, session: WorktreeSession) -> None:
+    """Make the stored children equal the session's, rewriting only rows that differ."""
+    con.execute(
+        sql.DELETE_INSTANCES_NOT_IN,
+        {"session_pk": pk, "keep": sql.pk_list(i.instance_id for i in session.instances)},
+    )
+    if session.instances:
+        con.executemany(sql.UPSERT_INSTANCE, [instance_params(pk, i) for i in session.instances])
+    con.execute(sql.DELETE_MESSAGES_FROM, {"session_pk": pk, "count": len(session.chat_history)})
+    if session.chat_history:
+        con.executemany(
+            sql.UPSERT_MESSAGE,
+            [message_params(pk, n, m) for n, m in enumerate(session.chat_history)],
+        )
+
+
+def _index_text(con: apsw.Connection, pk: int, session: WorktreeSession) -> None:
+    params = trigram_params(pk, session.task, session.id, joined_agent_names(session))
+    con.execute(sql.INSERT_TRIGRAMS, params)
+
+
+# --- filtered queries ------------------------------------------------------------------------
+
+
+def where_clause(ws: str, query: CheckedQuery) -> tuple[tuple[str, ...], dict[str, Any]]:
+    """The WHERE fragments (ANDed) and parameters of a checked query in workspace ``ws``."""
+    where = [sql.FILTER_WORKSPACE]
+    params: dict[str, Any] = {"ws": ws}
+    if query.types:
+        where.append(sql.filter_in("s.type", "type", len(query.types)))
+        params.update({f"type{n}": v for n, v in enumerate(query.types)})
+    if query.statuses:
+        where.append(sql.filter_in("s.status", "status", len(query.statuses)))
+        params.update({f"status{n}": v for n, v in enumerate(query.statuses)})
+    if query.from_ns is not None:
+        where.append(sql.FILTER_FROM)
+        params["from_ns"] = query.from_ns
+    if query.to_ns is not None:
+        where.append(sql.FILTER_TO)
+        params["to_ns"] = query.to_ns
+    if query.needle is not None:
+        if len(query.needle) >= TRIGRAM:
+            where.append(sql.FILTER_TRIGRAMS)
+            params["trigram_query"] = '"' + query.needle.replace('"', '""') + '"'
+        where.append(sql.FILTER_TEXT)
+        params["needle"] = query.needle
+    return tuple(where), params
+
+
+def select_statement(
+    columns: str, ws: str, query: CheckedQuery, limit: int | None, offset: int
+) -> tuple[str, dict[str, Any]]:
+    """A query's SELECT (``columns`` of the matching sessions, ordered, one page) and params."""
+    where, params = where_clause(ws, query)
+    paged = limit is not None or offset > 0
+    if paged:
+        # Pages past SQLite's integer range mean "all of it", as they do in Python.
+        params.update(
+            {"limit": -1 if limit is None else min(limit, I64_MAX), "offset": min(offset, I64_MAX)}
+        )
+    return sql.select_sessions(columns, where, query.sort_field, query.descending, paged), params
+
+
+def count_statement(ws: str, query: CheckedQuery) -> tuple[str, dict[str, Any]]:
+    """A query's ``count(*)`` statement and parameters."""
+    where, params = where_clause(ws, query)
+    return sql.count_sessions(where), params
