@@ -133,7 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     compare = commands.add_parser(
         "compare",
         help="measure every scenario on every backend, write the report",
-        description="Measure scenarios on the JSON store, the SQLite core and the two floors with pyperf; check the seed's targets; write results/<profile>/ (report.md, results.json, pyperf/*.json, charts).",
+        description="Measure scenarios on the JSON store, the SQLite store and their floors with pyperf; check the seed's targets; write results/<profile>/ (report.md, results.json, pyperf/*.json, charts).",
     )
     compare.add_argument("--profile", choices=PROFILES, default="light")
     compare.add_argument(
@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated scenario names (default: all)",
     )
     compare.add_argument(
-        "--backends", type=_names(BACKENDS), help="comma-separated backends (default: all four)"
+        "--backends", type=_names(BACKENDS), help="comma-separated backends (default: all five)"
     )
     compare.add_argument(
         "--quick",

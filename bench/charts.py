@@ -1,7 +1,7 @@
 """PNG charts from ``results.json`` (matplotlib's Figure API, no pyplot, no display).
 
 - ``time_vs_sessions.png``: per scenario, seconds per call against sessions (log-log) for the
-  JSON store, the SQLite core and the two floors; bands are the interquartile range; hollow
+  JSON store, the SQLite store and the three floors; bands are the interquartile range; hollow
   markers on a dashed line are projected, not measured.
 - ``ratio_vs_sessions.png``: per scenario, JSON/SQLite with its 95 % interval, the seed's
   target as a horizontal line (named in the panel's title) and each size's verdict as a marker
@@ -27,11 +27,11 @@ __all__ = ["draw_all"]
 COLORS = {
     "json": "tab:red",
     "msgspec": "tab:orange",
-    "core": "tab:blue",
+    "sqlite": "tab:blue",
     "apsw": "tab:green",
     "sqlite3": "tab:gray",
 }
-STYLES = {"json": "-", "msgspec": "--", "core": "-", "apsw": "--", "sqlite3": ":"}
+STYLES = {"json": "-", "msgspec": "--", "sqlite": "-", "apsw": "--", "sqlite3": ":"}
 # How a size's verdict on the seed's ratio is marked on the JSON / SQLite line.
 VERDICT_MARKS = {
     "PASS": ("^", "tab:green", "PASS (whole 95 % interval at or above the target)"),
@@ -59,13 +59,13 @@ def _time_panel(ax: Any, results: dict[str, Any], name: str) -> None:
         measured, projected = [], []
         for n in _sizes(results, name):
             c = res.cell(results, name, n, backend)
-            t, is_projected = res.time_of(c)
+            t, is_projected = c.time() if c else (None, False)
             if t is None:
                 continue
             if is_projected:
                 projected.append((n, t))
             else:
-                s = c["summary"]
+                s = c.summary
                 measured.append((n, t, s["q1"], s["q3"]))
         if not measured and not projected:
             continue
@@ -105,9 +105,9 @@ def _time_panel(ax: Any, results: dict[str, Any], name: str) -> None:
 def _ratio_panel(ax: Any, results: dict[str, Any], name: str) -> None:
     scenario = SCENARIOS[name]
     for num, den, color, label in (
-        ("json", "core", "tab:purple", "JSON store / SQLite core"),
+        ("json", "sqlite", "tab:purple", "JSON store / SQLite store"),
         ("json", "msgspec", "tab:orange", "JSON store / msgspec floor"),
-        ("core", "apsw", "tab:green", "SQLite core / APSW floor"),
+        ("sqlite", "apsw", "tab:green", "SQLite store / APSW floor"),
     ):
         points = [(n, res.ratio(results, name, n, num, den)) for n in _sizes(results, name)]
         points = [(n, r) for n, r in points if r]
@@ -127,7 +127,7 @@ def _ratio_panel(ax: Any, results: dict[str, Any], name: str) -> None:
                     color=color,
                     capsize=3,
                 )
-            word = seed_verdict(results, name, n) if (num, den) == ("json", "core") else None
+            word = seed_verdict(results, name, n) if (num, den) == ("json", "sqlite") else None
             if word and word.split()[0] in VERDICT_MARKS:
                 marker, mark_color, mark_label = VERDICT_MARKS[word.split()[0]]
                 ax.plot(
@@ -149,15 +149,16 @@ def _ratio_panel(ax: Any, results: dict[str, Any], name: str) -> None:
 
 
 def _memory_panel(ax: Any, results: dict[str, Any], name: str) -> None:
-    for backend in ("json", "msgspec", "core"):
+    for backend in ("json", "msgspec", "sqlite"):
         measured, projected = [], []
         for n in _sizes(results, name):
-            c = res.cell(results, name, n, backend) or {}
-            peak = (c.get("probe") or {}).get("peak_bytes")
-            if peak:
-                measured.append((n, peak / 2**20))
-            elif c.get("memory_projection"):
-                projected.append((n, c["memory_projection"]["value"] / 2**20))
+            c = res.cell(results, name, n, backend)
+            if c is None:
+                continue
+            if c.peak_bytes:
+                measured.append((n, c.peak_bytes / 2**20))
+            elif c.memory_projection:
+                projected.append((n, c.memory_projection["value"] / 2**20))
         color = COLORS[backend]
         if measured:
             ax.plot(

@@ -4,10 +4,9 @@ What the editor's Rust store does on each call, and nothing more: read the works
 and decode it (reads: into the package's models, as ``JsonSessionRepository`` returns them);
 decode it into the editor's structs, change one session, encode, pretty-print and write the
 file in place (writes). No repository around it: no workspace hashing (the file is found
-once, beforehand), no validation of the caller's session, no ordering, filtering, paging or
+once, beforehand), no checks of the caller's session, no ordering, filtering, paging or
 search - whatever the JSON store spends above this floor is its Python layer and the
-contract's extra work. The writes restore the file after every call as the repository cases
-do, through the same bare operations.
+contract's extra work.
 """
 
 from __future__ import annotations
@@ -17,18 +16,37 @@ from typing import Any, Callable
 
 import msgspec
 
-from ait42_session import ChatMessage, WorktreeSession, compute_workspace_hash
+from ait42_session import ChatMessage, WorktreeSession
 from ait42_session.editor_files import MessageRecord, SessionRecord, record_of
 
-from .scenarios import Case, expect
-from .stores import StorePaths
+__all__ = ["JsonFloor", "session_record", "message_record"]
 
-__all__ = ["JsonFloor", "json_floor_case"]
-
-_NOW = "2030-01-01T00:00:00.000000+00:00"  # the floor's fixed "now" (the store reads the clock)
+NOW = "2030-01-01T00:00:00.000000+00:00"  # the floor's fixed "now" (the store reads the clock)
 _MODELS = msgspec.json.Decoder(list[WorktreeSession])
 _RECORDS = msgspec.json.Decoder(list[SessionRecord])
 _ENCODER = msgspec.json.Encoder()
+
+Records = list[SessionRecord]
+
+
+def session_record(data: dict[str, Any]) -> SessionRecord:
+    """A workload session (editor JSON) as the editor's struct."""
+    record = record_of(WorktreeSession.from_json(data))
+    if not isinstance(record, SessionRecord):
+        raise AssertionError("workload sessions have no keys beyond the editor's structs")
+    return record
+
+
+def message_record(data: dict[str, Any]) -> MessageRecord:
+    m = ChatMessage.from_json(data)
+    return MessageRecord(m.id, m.role, m.content, m.timestamp, m.instance_id)
+
+
+def _position(records: Records, session_id: str) -> int:
+    for index, record in enumerate(records):
+        if record.id == session_id:
+            return index
+    raise AssertionError(f"session {session_id!r} is not stored")
 
 
 class JsonFloor:
@@ -38,109 +56,49 @@ class JsonFloor:
         self.file = file
 
     def models(self) -> list[WorktreeSession]:
+        """Every read: the whole file, decoded into the models."""
         with open(self.file, "rb") as f:
             return _MODELS.decode(f.read())
 
-    def rewrite(self, change: Callable[[list[SessionRecord]], list[SessionRecord]]) -> None:
+    def rewrite(self, change: Callable[[Records], Records]) -> None:
+        """Every write: decode into the editor's structs, change, encode, write in place."""
         with open(self.file, "rb") as f:
             records = _RECORDS.decode(f.read())
         data = msgspec.json.format(_ENCODER.encode(change(records)), indent=2)
         with open(self.file, "wb") as f:
             f.write(data)
 
-    def close(self) -> None:
-        """Nothing to release."""
+    def append(self, record: SessionRecord) -> None:
+        self.rewrite(lambda records: records + [record])
 
+    def remove(self, session_id: str) -> None:
+        self.rewrite(lambda records: [r for r in records if r.id != session_id])
 
-def _position(records: list[SessionRecord], session_id: str) -> int:
-    for index, record in enumerate(records):
-        if record.id == session_id:
-            return index
-    raise AssertionError(f"session {session_id!r} is not stored")
-
-
-def _record(data: dict[str, Any]) -> SessionRecord:
-    record = record_of(WorktreeSession.from_json(data))
-    expect(isinstance(record, SessionRecord), "workload sessions have no unknown keys")
-    return record  # type: ignore[return-value]
-
-
-def json_floor_case(name: str, floor: JsonFloor, data: dict[str, Any]) -> Case:
-    """The Case of scenario ``name`` on the JSON floor."""
-    n = data["n"]
-    if name in (
-        "get_all_sessions",
-        "type_filter_query",
-        "type_filter_list",
-        "complex_query",
-        "get_session",
-        "count_sessions",
-        "search",
-    ):
-        return Case(floor.models, lambda got: expect(len(got) == n, f"{len(got)} != {n}"))
-    nothing = lambda got: None  # noqa: E731 - writes answer nothing on the floor
-
-    def append(record: SessionRecord) -> Callable[[], None]:
-        return lambda: floor.rewrite(lambda records: records + [record])
-
-    def remove(session_id: str) -> Callable[[], None]:
-        return lambda: floor.rewrite(lambda rs: [r for r in rs if r.id != session_id])
-
-    def replace(record: SessionRecord) -> Callable[[], None]:
-        def change(records: list[SessionRecord]) -> list[SessionRecord]:
+    def replace(self, record: SessionRecord) -> None:
+        def change(records: Records) -> Records:
             records[_position(records, record.id)] = record
             return records
 
-        return lambda: floor.rewrite(change)
+        self.rewrite(change)
 
-    if name == "create_session":
-        new = _record(data["create"])
-        return Case(append(new), nothing, after=remove(new.id))
-    if name == "delete_session":
-        old = _record(data["delete"])
-        return Case(remove(old.id), nothing, after=append(old))
-    if name == "update_session":
-        versions = [_record(data["update"][v]) for v in ("a", "b")]
-        turn = [1]
-
-        def update() -> None:
-            turn[0] ^= 1
-            replace(versions[turn[0]])()
-
-        update()  # start from the stored original, as the repository cases do
-        return Case(update, nothing)
-    if name == "add_chat_message":
-        original = _record(data["message"]["session"])
-        m = ChatMessage.from_json(data["message"]["message"])
-        message = MessageRecord(m.id, m.role, m.content, m.timestamp, m.instance_id)
-
-        def add(records: list[SessionRecord]) -> list[SessionRecord]:
-            session = records[_position(records, original.id)]
+    def add_message(self, session_id: str, message: MessageRecord) -> None:
+        def change(records: Records) -> Records:
+            session = records[_position(records, session_id)]
             session.chat_history.append(message)
-            session.updated_at = _NOW
+            session.updated_at = NOW
             return records
 
-        return Case(lambda: floor.rewrite(add), nothing, after=replace(original))
-    if name == "update_instance_status":
-        sid, statuses = data["status"]["session"]["id"], data["status"]["statuses"]
-        turn = [0]
+        self.rewrite(change)
 
-        def toggle() -> None:
-            turn[0] ^= 1
+    def set_status(self, session_id: str, instance_id: int, status: str) -> None:
+        def change(records: Records) -> Records:
+            session = records[_position(records, session_id)]
+            instance = next(i for i in session.instances if i.instance_id == instance_id)
+            instance.status = status
+            session.updated_at = NOW
+            return records
 
-            def change(records: list[SessionRecord]) -> list[SessionRecord]:
-                session = records[_position(records, sid)]
-                instance = next(i for i in session.instances if i.instance_id == 0)
-                instance.status = statuses[turn[0]]
-                session.updated_at = _NOW
-                return records
+        self.rewrite(change)
 
-            floor.rewrite(change)
-
-        toggle()  # the stored status, as the repository cases start
-        return Case(toggle, nothing)
-    raise KeyError(f"unknown scenario {name!r}")
-
-
-def open_json_floor(paths: StorePaths, workspace: str) -> JsonFloor:
-    return JsonFloor(paths.sessions_dir / f"{compute_workspace_hash(workspace)}.json")
+    def close(self) -> None:
+        """Nothing to release."""

@@ -1,6 +1,6 @@
 """One scenario on one backend in a fresh process: a few timed calls and the peak memory.
 
-``python -m bench.probe --store DIR --backend B --scenario S --profile P --n N --seed S``
+``python -m bench.probe --store DIR --backend B --scenario S --profile P --sessions N --seed S``
 prints one JSON object: ``times`` (seconds per call, the first one cold), ``peak_bytes`` (the
 resident-set growth during the first call: Linux's high-water mark, reset just before it) and
 ``ok``; or ``ok: false`` with the error, e.g. a floor whose SQLite cannot run the statement.
@@ -95,13 +95,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--store", type=Path, required=True)
     parser.add_argument("--backend", required=True)
     parser.add_argument("--scenario", required=True)
-    parser.add_argument("--profile", required=True)
-    parser.add_argument("--n", type=int, required=True)
-    parser.add_argument("--seed", type=int, default=42)
+    Workload.add_arguments(parser)
     parser.add_argument("--calls", type=int, default=3)
     parser.add_argument("--budget", type=float, default=60.0)
     args = parser.parse_args(argv)
-    workload = Workload(args.profile, args.n, args.seed)
+    workload = Workload.from_args(args)
     try:
         out = probe(
             args.backend,

@@ -4,7 +4,7 @@
 order, each time with ``--append`` to ``<out>/pyperf/<backend>-n<N>.json``; pyperf then spawns
 its worker process(es), which re-run this module with the same flags (``add_cmdline_args``),
 open the store and time the case. The benchmark is named after the scenario, so
-``python -m pyperf compare_to json-n100.json core-n100.json --table`` compares the stores.
+``python -m pyperf compare_to json-n100.json sqlite-n100.json --table`` compares the stores.
 Each run carries ``bench_round`` (and the backend, profile and size) in its metadata, which the
 parent uses to pair values measured close together in time.
 
@@ -21,9 +21,10 @@ from typing import Any
 import pyperf
 
 from .timing import time_case
+from .workloads import Workload
 
-# Prefixed: pyperf owns --profile, -n, ... and parses the same command line.
-_OWN = ("store", "backend", "scenario", "profile", "sessions", "seed", "round")
+_PREFIX = "bench-"  # pyperf owns --profile, -n, ... and parses the same command line
+_OWN = ("store", "backend", "scenario", "round")
 
 
 class _LazyCase:
@@ -37,21 +38,22 @@ class _LazyCase:
         if self.case is None:
             from .backends import open_case
             from .stores import StorePaths
-            from .workloads import Workload
 
             a = self.args
             self.case, _close = open_case(
                 a.bench_backend,
                 a.bench_scenario,
                 StorePaths(Path(a.bench_store)),
-                Workload(a.bench_profile, a.bench_sessions, a.bench_seed),
+                Workload.from_args(a, _PREFIX),
             )
         return time_case(loops, self.case)
 
 
 def _forward(cmd: list[str], args: argparse.Namespace) -> None:
+    """pyperf's hook: the flags its worker processes get."""
     for name in _OWN:
         cmd.extend([f"--bench-{name}", str(getattr(args, f"bench_{name}"))])
+    cmd.extend(Workload.from_args(args, _PREFIX).to_args(_PREFIX))
 
 
 def main() -> None:
@@ -60,16 +62,15 @@ def main() -> None:
     parser.add_argument("--bench-store", required=True, help="store folder (a working copy)")
     parser.add_argument("--bench-backend", required=True)
     parser.add_argument("--bench-scenario", required=True)
-    parser.add_argument("--bench-profile", required=True)
-    parser.add_argument("--bench-sessions", type=int, required=True)
-    parser.add_argument("--bench-seed", type=int, default=42)
     parser.add_argument("--bench-round", type=int, default=0)
+    Workload.add_arguments(parser, _PREFIX)
     args = runner.parse_args()
+    workload = Workload.from_args(args, _PREFIX)
     runner.metadata.update(
         bench_round=args.bench_round,
         bench_backend=args.bench_backend,
-        bench_profile=args.bench_profile,
-        bench_sessions=args.bench_sessions,
+        bench_profile=workload.profile,
+        bench_sessions=workload.n,
     )
     runner.bench_time_func(args.bench_scenario, _LazyCase(args))
 

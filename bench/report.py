@@ -7,13 +7,14 @@ from typing import Any
 
 from . import results as res
 from .backends import FLOOR_OF, LABELS
+from .results import Cell, Status
 from .environment import scrub
 from .scenarios import SCENARIOS
 from .stats import verdict
 
 __all__ = ["write_all", "render", "tables"]
 
-FLOOR_TARGET = 1.3  # core time / APSW-floor time
+FLOOR_TARGET = 1.3  # store time / its floor's time
 
 
 def _ms(seconds: float | None, projected: bool = False) -> str:
@@ -33,12 +34,12 @@ def _bytes(value: float | None) -> str:
     return f"{value:.0f} B"
 
 
-def _cell_time(c: dict[str, Any] | None) -> str:
-    if not c:
+def _cell_time(c: Cell | None) -> str:
+    if c is None:
         return "—"
-    t, projected = res.time_of(c)
+    t, projected = c.time()
     if t is None:
-        return c.get("status", "—")
+        return c.status.value
     return _ms(t, projected)
 
 
@@ -67,7 +68,7 @@ def seed_verdict(results: dict[str, Any], name: str, n: int) -> str | None:
     """PASS/FAIL/UNCLEAR (maybe "(projected)") of the seed's ratio at one size; None without
     a target or a ratio."""
     target = SCENARIOS[name].target_ratio
-    r = res.ratio(results, name, n, "json", "core")
+    r = res.ratio(results, name, n, "json", "sqlite")
     if target is None or r is None:
         return None
     return _verdict(r, target)
@@ -90,13 +91,13 @@ def ratio_table(results: dict[str, Any]) -> str:
         scenario = SCENARIOS[name]
         for n in _sizes(results):
             json_cell = res.cell(results, name, n, "json")
-            core_cell = res.cell(results, name, n, "core")
-            if json_cell is None and core_cell is None:
+            sqlite_cell = res.cell(results, name, n, "sqlite")
+            if json_cell is None and sqlite_cell is None:
                 continue
-            r = res.ratio(results, name, n, "json", "core")
+            r = res.ratio(results, name, n, "json", "sqlite")
             target = f"{scenario.target_ratio:g}x" if scenario.target_ratio else "—"
             lines.append(
-                f"| {name} | {n:,} | {_cell_time(json_cell)} | {_cell_time(core_cell)} | "
+                f"| {name} | {n:,} | {_cell_time(json_cell)} | {_cell_time(sqlite_cell)} | "
                 f"{_ratio_text(r)} | {target} | {_verdict(r, scenario.target_ratio)} |"
             )
     return "\n".join(lines)
@@ -119,9 +120,9 @@ def absolute_table(results: dict[str, Any]) -> str:
         scenario = SCENARIOS[name]
         if scenario.seed_row is None:
             continue
-        core = res.cell(results, name, n, "core")
-        median, projected = res.time_of(core)
-        p95 = core["summary"]["p95"] if core and core.get("summary") else None
+        stored = res.cell(results, name, n, "sqlite")
+        median, projected = stored.time() if stored else (None, False)
+        p95 = stored.summary["p95"] if stored and stored.summary else None
         if scenario.target_ms is None:
             target, result = "none given", "— (no absolute target in the seed)"
         else:
@@ -156,12 +157,12 @@ def _floor_verdict(r: dict[str, Any] | None) -> str:
 def floor_table(results: dict[str, Any]) -> str:
     lines = [
         "| Scenario | Sessions | JSON store (ms) | msgspec floor (ms) | JSON/floor [95% CI] | ≤ 1.3x "
-        "| SQLite core (ms) | APSW floor (ms) | core/APSW [95% CI] | ≤ 1.3x | sqlite3 floor (ms) |",
+        "| SQLite store (ms) | APSW floor (ms) | SQLite/APSW [95% CI] | ≤ 1.3x | sqlite3 floor (ms) |",
         "|---|---:|---:|---:|---:|---|---:|---:|---:|---|---:|",
     ]
     for name in _scenarios(results):
         for n in _sizes(results):
-            if res.cell(results, name, n, "core") is None and res.cell(results, name, n, "json") is None:
+            if all(res.cell(results, name, n, store) is None for store in FLOOR_OF):
                 continue
             row = [name, f"{n:,}"]
             for store, floor in FLOOR_OF.items():
@@ -232,17 +233,17 @@ def summary_line(results: dict[str, Any]) -> str:
 
 def memory_table(results: dict[str, Any]) -> str:
     lines = [
-        "| Scenario | Sessions | JSON peak | msgspec floor peak | SQLite core peak | APSW floor peak |",
+        "| Scenario | Sessions | JSON peak | msgspec floor peak | SQLite peak | APSW floor peak |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for name in _scenarios(results):
         for n in _sizes(results):
             row = []
-            for backend in ("json", "msgspec", "core", "apsw"):
-                c = res.cell(results, name, n, backend) or {}
-                peak = (c.get("probe") or {}).get("peak_bytes")
-                if peak is None and c.get("memory_projection"):
-                    row.append(f"~{_bytes(c['memory_projection']['value'])} (projected)")
+            for backend in ("json", "msgspec", "sqlite", "apsw"):
+                c = res.cell(results, name, n, backend)
+                peak = c.peak_bytes if c else None
+                if peak is None and c and c.memory_projection:
+                    row.append(f"~{_bytes(c.memory_projection['value'])} (projected)")
                 else:
                     row.append(_bytes(peak))
             lines.append(f"| {name} | {n:,} | " + " | ".join(row) + " |")
@@ -260,8 +261,8 @@ def trace_section(results: dict[str, Any]) -> str:
             head += f" (stopped at the box of {outcome['box_seconds']:.0f} s)"
         totals = ", ".join(f"{LABELS.get(s, s)} {v['total']:.2f} s" for s, v in stores.items())
         ratio = ""
-        if "json" in stores and stores["core"]["total"] > 0:
-            ratio = f"; JSON/SQLite {stores['json']['total'] / stores['core']['total']:.1f}x"
+        if "json" in stores and stores["sqlite"]["total"] > 0:
+            ratio = f"; JSON/SQLite {stores['json']['total'] / stores['sqlite']['total']:.1f}x"
         parts.append(f"{head}. Total: {totals}{ratio}.")
         if outcome.get("note"):
             parts.append(f"{outcome['note']} (estimated from the JSON store's scenario times).")
@@ -274,7 +275,7 @@ def trace_section(results: dict[str, Any]) -> str:
             + " |"
         )
         rows = [header, "|---|---:|" + "---:|" * len(names)]
-        kinds = sorted(stores["core"]["kinds"], key=lambda k: -stores["core"]["kinds"][k]["count"])
+        kinds = sorted(stores["sqlite"]["kinds"], key=lambda k: -stores["sqlite"]["kinds"][k]["count"])
         for kind in kinds:
             cells = []
             for s in names:
@@ -285,7 +286,7 @@ def trace_section(results: dict[str, Any]) -> str:
                     else f"{k['p50'] * 1000:.3g} / {k['p95'] * 1000:.3g} / {k['p99'] * 1000:.3g}"
                 )
             rows.append(
-                f"| {kind} | {stores['core']['kinds'][kind]['count']} | " + " | ".join(cells) + " |"
+                f"| {kind} | {stores['sqlite']['kinds'][kind]['count']} | " + " | ".join(cells) + " |"
             )
         parts.append("\n".join(rows))
     return "\n\n".join(parts)
@@ -297,28 +298,24 @@ def notes(results: dict[str, Any]) -> str:
     for name in _scenarios(results):
         for n in _sizes(results):
             for backend, c in (results["cells"][name].get(str(n)) or {}).items():
-                status = c.get("status")
-                if status == res.MEASURED and not c.get("errors"):
+                where = f"- {name}, {n:,}, {LABELS[backend]}"
+                if c.status is Status.MEASURED:
+                    if c.errors:
+                        out.append(f"{where}: some processes failed: {c.errors[0][:200]}")
                     continue
-                if status == res.MEASURED:
-                    out.append(
-                        f"- {name}, {n:,}, {LABELS[backend]}: some processes failed: {c['errors'][0][:200]}"
-                    )
-                    continue
-                projection = c.get("projection")
                 how = ""
-                if projection and projection.get("probe"):
+                if c.projection and c.projection.get("probe"):
                     how = " The figure shown is that one call (the probe's), not a median."
-                elif projection:
-                    sizes = ", ".join(f"{x:,}" for x in projection["from"])
+                elif c.projection:
+                    sizes = ", ".join(f"{x:,}" for x in c.projection["from"])
                     how = (
                         f" Projected on a log-log line through {sizes} sessions,"
-                        f" slope {projection['slope']:.2f}."
+                        f" slope {c.projection['slope']:.2f}."
                     )
-                reason = c.get("reason", "")
-                if backend == "sqlite3" and status == "n/a":
+                reason = c.reason or ""
+                if backend == "sqlite3" and c.status is Status.NOT_MEASURABLE:
                     reason = _old_sqlite(results) + f" (SQLite said: {reason})"
-                out.append(f"- {name}, {n:,}, {LABELS[backend]}: {status} — {reason}.{how}")
+                out.append(f"{where}: {c.status.value} — {reason}.{how}")
     return "\n".join(out) or "Every cell was measured."
 
 
@@ -331,11 +328,27 @@ def _old_sqlite(results: dict[str, Any]) -> str:
     )
 
 
+def progress_line(results: dict[str, Any], name: str, n: int) -> str:
+    """One line per scenario and size while a run goes: each backend's time, the ratios."""
+    parts = [f"{name:<24} n={n:<7}"]
+    for backend, c in results["cells"][name][str(n)].items():
+        t, projected = c.time()
+        if t is None:
+            parts.append(f"{backend} {c.status.value}")
+        else:
+            parts.append(f"{backend} {'~' if projected else ''}{t * 1000:.3g} ms")
+    for num, den in (("json", "sqlite"), *FLOOR_OF.items()):
+        r = res.ratio(results, name, n, num, den)
+        if r:
+            parts.append(f"{num}/{den} {'~' if r['projected'] else ''}{r['median']:.2f}x")
+    return "  ".join(parts)
+
+
 def tables(results: dict[str, Any]) -> str:
     """The summary and the two tables printed at the end of ``compare``."""
     return (
         f"{summary_line(results)}\n\n"
-        f"## JSON store vs SQLite core ({results['meta']['profile']} profile)\n\n{ratio_table(results)}\n\n"
+        f"## JSON store vs SQLite store ({results['meta']['profile']} profile)\n\n{ratio_table(results)}\n\n"
         f"## The seed's absolute targets at 100 sessions\n\n{absolute_table(results)}\n"
     )
 
@@ -477,9 +490,9 @@ Workload seed {meta['seed']}. Results are {meta['warm']}.
 
 Each scenario is one call through the `SessionRepository` protocol, the same on both stores.
 Each store also runs beside its floor: the JSON store's is the editor's work on its file in
-bare msgspec; the SQLite core's is its own SQL (from `ait42_session.sql` and the core's query
-builder) through bare APSW and stdlib `sqlite3`, fetching tuples, building no models. pyperf times every
-backend in its own worker processes: {s['rounds']} rounds per scenario, each running every
+bare msgspec; the SQLite store's is its own SQL (from `ait42_session.sql` and
+`ait42_session.sqlite_rows`) through bare APSW and stdlib `sqlite3`, fetching tuples, building
+no models. pyperf times every backend in its own worker processes: {s['rounds']} rounds per scenario, each running every
 backend once in a shuffled order ({s['values']} values per process after {s['warmups']}
 warm-up value(s) for calls under 0.2 s; 2 values for calls under 2 s; from 2 s,
 {s['slow_rounds']} rounds of one value, from 10 s 3 rounds without warm-up). The
@@ -495,7 +508,7 @@ least 1: each JSON call parses the whole file), marked *projected*.
 Scenarios:
 {scenario_lines}
 
-## JSON store vs SQLite core
+## JSON store vs SQLite store
 
 The seed's ratios are checked at every size; its table names a size (100 sessions) only for
 "get all sessions".
@@ -519,7 +532,7 @@ read and decode into the models (reads); decode into the editor's structs, chang
 encode, pretty-print, write (writes). Above it the store hashes the workspace path, checks the
 caller's session and, for reads, orders (and filters, pages, scans for search) the sessions as
 the contract asks — so reads that filter or search have more to do than their floor. The SQLite
-core's floor runs the core's own SQL through bare APSW (and stdlib `sqlite3`), fetching tuples
+store's floor runs the store's own SQL through bare APSW (and stdlib `sqlite3`), fetching tuples
 and building no models: above it are validation, workspace hashing, parameters and models.
 
 {floor_table(results)}
@@ -568,7 +581,7 @@ first instance completed with a line added to its output):
 
 Raw values: `results.json` (pyperf also records each worker's load average in its run
 metadata); pyperf files: `pyperf/<backend>-n<N>.json`, e.g.
-`python -m pyperf compare_to pyperf/json-n100.json pyperf/core-n100.json --table`.
+`python -m pyperf compare_to pyperf/json-n100.json pyperf/sqlite-n100.json --table`.
 """
 
 

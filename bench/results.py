@@ -1,30 +1,91 @@
-"""The results file (``results.json``): every raw value of a run, and what is derived from it.
+"""The results of a run (``results.json``): every raw value, as typed records in memory.
 
-Layout: ``meta`` (settings, environment, load), ``builds`` (per size: store sizes and build
-time), ``cells[scenario][n][backend]`` (status, probe, plan, ``values`` by round in seconds,
-``summary``, or ``projection`` with its reason), and ``trace`` (per size and store: latencies
-by operation kind). Ratios are derived on reading (``ratio``), never stored, so the report
-and charts can always be redrawn from the file alone.
+Layout: ``meta`` (settings, environment, load), ``builds`` (per size: store sizes, build time,
+the baseline beside serde), ``cells[scenario][n][backend]`` (a ``Cell``: its status, probe,
+plan, ``values`` by round in seconds, ``summary``, or ``projection`` with its reason), and
+``trace`` (per size and store: latencies by operation kind). Ratios are derived on reading
+(``ratio``), never stored, so the report and charts can always be redrawn from the file alone.
+In the file a cell is a plain object; ``load`` and ``save`` convert.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from dataclasses import asdict, dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from .environment import scrub
 from .stats import paired_ratios, ratio_interval
 
-__all__ = ["load", "save", "scrub_file", "cell", "ratio", "time_of", "MEASURED", "PROJECTED"]
+__all__ = ["Status", "Cell", "load", "save", "scrub_file", "cell", "ratio", "new_results"]
 
-MEASURED = "measured"
-PROJECTED = "projected"
+
+class Status(str, Enum):
+    MEASURED = "measured"  # pyperf values
+    PROJECTED = "projected"  # past the time box or the memory budget: a projected time
+    NOT_RUN = "not run"  # past the box or budget, with nothing to project from
+    NOT_MEASURABLE = "n/a"  # the backend cannot run it here (e.g. an old system SQLite)
+
+
+@dataclass
+class Cell:
+    """One scenario on one backend at one size."""
+
+    status: Status
+    reason: str | None = None
+    probe: dict[str, Any] | None = None  # one fresh-process run: times, peak_bytes
+    plan: dict[str, Any] | None = None  # rounds, values, warmups, loops
+    values: dict[int, list[float]] = field(default_factory=dict)  # seconds per call, by round
+    summary: dict[str, float] | None = None  # of all values
+    errors: list[str] = field(default_factory=list)  # processes that failed
+    projection: dict[str, Any] | None = None  # value, slope, from (sizes), probe (one call)
+    memory_projection: dict[str, Any] | None = None
+
+    def time(self) -> tuple[float | None, bool]:
+        """(seconds per call, projected?): the measured median, else the projection."""
+        if self.status is Status.MEASURED and self.summary:
+            return self.summary["median"], False
+        if self.projection:
+            return self.projection["value"], True
+        return None, False
+
+    @property
+    def peak_bytes(self) -> float | None:
+        return (self.probe or {}).get("peak_bytes")
+
+    def to_json(self) -> dict[str, Any]:
+        out = {key: value for key, value in asdict(self).items() if value not in (None, [], {})}
+        out["status"] = self.status.value
+        if self.values:
+            out["values"] = {str(r): v for r, v in sorted(self.values.items())}
+        return out
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Cell":
+        values = {int(r): v for r, v in (data.get("values") or {}).items()}
+        return cls(**{**data, "status": Status(data["status"]), "values": values})
+
+
+def new_results(meta: dict[str, Any]) -> dict[str, Any]:
+    return {"meta": meta, "builds": {}, "cells": {}, "trace": {}}
 
 
 def load(path: Path) -> dict[str, Any]:
-    return json.loads(Path(path).read_text())
+    results = json.loads(Path(path).read_text())
+    for per_size in results.get("cells", {}).values():
+        for backends in per_size.values():
+            for backend, data in backends.items():
+                backends[backend] = Cell.from_json(data)
+    return results
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Cell):
+        return value.to_json()
+    raise TypeError(f"{type(value).__name__} is not JSON")
 
 
 def save(results: dict[str, Any], path: Path) -> None:
@@ -32,7 +93,7 @@ def save(results: dict[str, Any], path: Path) -> None:
     this machine's paths on the way."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(scrub(json.dumps(results, indent=1)))
+    tmp.write_text(scrub(json.dumps(results, indent=1, default=_plain)))
     os.replace(tmp, path)
 
 
@@ -46,26 +107,12 @@ def scrub_file(path: Path) -> None:
         os.replace(tmp, path)
 
 
-def cell(results: dict[str, Any], scenario: str, n: int, backend: str) -> dict[str, Any] | None:
+def cell(results: dict[str, Any], scenario: str, n: int, backend: str) -> Cell | None:
     return results.get("cells", {}).get(scenario, {}).get(str(n), {}).get(backend)
 
 
-def _values(c: dict[str, Any] | None) -> dict[int, list[float]]:
-    if not c or c.get("status") != MEASURED:
-        return {}
-    return {int(r): v for r, v in c.get("values", {}).items()}
-
-
-def time_of(c: dict[str, Any] | None) -> tuple[float | None, bool]:
-    """(seconds per call, projected?) of a cell: the measured median, else the projection."""
-    if not c:
-        return None, False
-    if c.get("status") == MEASURED and c.get("summary"):
-        return c["summary"]["median"], False
-    projection = c.get("projection")
-    if projection:
-        return projection["value"], True
-    return None, False
+def _values(c: Cell | None) -> dict[int, list[float]]:
+    return c.values if c is not None and c.status is Status.MEASURED else {}
 
 
 def ratio(
@@ -77,8 +124,8 @@ def ratio(
     interval = ratio_interval(pairs) if pairs else None
     if interval is not None:
         return {**interval, "projected": False}
-    ta, pa = time_of(a)
-    tb, pb = time_of(b)
+    ta, pa = a.time() if a else (None, False)
+    tb, pb = b.time() if b else (None, False)
     if ta and tb:
         return {"median": ta / tb, "low": None, "high": None, "pairs": 0, "projected": pa or pb}
     return None

@@ -286,3 +286,22 @@ def working_copy(
     elif copy.has_json():
         (dest / "json-meta.json").unlink()
     return copy
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m bench.stores --cache DIR --profile P --sessions N [--seed S] [--no-json]``:
+    build (or find) one workload's stores; print their folder. ``compare`` runs it as a child
+    process, so the generator's memory goes with it."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m bench.stores", description=main.__doc__)
+    parser.add_argument("--cache", type=Path, default=default_cache_dir())
+    parser.add_argument("--no-json", action="store_true", help="build the SQLite store only")
+    Workload.add_arguments(parser)
+    args = parser.parse_args(argv)
+    print(build(Workload.from_args(args), args.cache, json_store=not args.no_json).root)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -9,7 +9,7 @@ its index (``base_index``: 0 is the oldest; ``base_fraction``: a share of N), so
 replays on a store of any size.
 
 ``replay_both`` copies the base store of a workload, then replays every operation on the JSON
-store and on the SQLite core, in a random order per operation so that drift hits both, and
+store and on the SQLite store, in a random order per operation so that drift hits both, and
 reports the total time and p50/p95/p99 latency per operation kind. Answers are compared
 (lengths of every read but ``search``, whose ranking legitimately differs).
 """
@@ -40,23 +40,9 @@ from .stores import build, working_copy
 from .text import AGENT_NAMES, SEARCH_WORD, TASK_TEMPLATES, corpus
 from .workloads import MAIN_WORKSPACE, Workload, format_time
 
-__all__ = ["TRACE_FILE", "SCENARIO_OF", "generate", "ensure", "load", "replay_both"]
+__all__ = ["TRACE_FILE", "generate", "ensure", "load", "replay_both"]
 
 TRACE_FILE = Path(__file__).parent / "traces" / "day-v1.jsonl"
-# The scenario whose measured time stands for each kind of operation (to estimate a replay).
-SCENARIO_OF = {
-    "get_all_sessions": "get_all_sessions",
-    "count_sessions": "count_sessions",
-    "list_sessions": "type_filter_list",
-    "query_sessions": "complex_query",
-    "get_session": "get_session",
-    "search": "search",
-    "create_session": "create_session",
-    "update_session": "update_session",
-    "add_chat_message": "add_chat_message",
-    "update_instance_status": "update_instance_status",
-    "delete_session": "delete_session",
-}
 _DAY = dt.datetime(2030, 1, 7, 8, 30, tzinfo=dt.timezone.utc)
 
 
@@ -384,7 +370,7 @@ def replay_both(
         json_store=json_store,
         sqlite_store=True,
     )
-    stores: dict[str, Any] = {"core": SqliteSessionRepository.with_path(work.db)}
+    stores: dict[str, Any] = {"sqlite": SqliteSessionRepository.with_path(work.db)}
     if json_store:
         stores["json"] = JsonSessionRepository(work.sessions_dir)
     samples: dict[str, dict[str, list[float]]] = {name: defaultdict(list) for name in stores}

@@ -21,6 +21,7 @@ given as fractions of N selects the same share of sessions at every scale.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import math
 import os
@@ -110,6 +111,28 @@ class Workload:
         if self.n < 1:
             raise ValueError("n must be positive")
         ensure_workspaces()  # every user of a workload needs the folders to exist
+
+    # The workload travels to child processes as flags: ``to_args`` writes them,
+    # ``add_arguments`` and ``from_args`` read them (``prefix`` for programs that own the
+    # plain names, as pyperf owns --profile).
+    def to_args(self, prefix: str = "") -> list[str]:
+        return [f"--{prefix}profile", self.profile, f"--{prefix}sessions", str(self.n),
+                f"--{prefix}seed", str(self.seed)]  # fmt: skip
+
+    @staticmethod
+    def add_arguments(parser: argparse.ArgumentParser, prefix: str = "") -> None:
+        parser.add_argument(f"--{prefix}profile", choices=PROFILES, required=True)
+        parser.add_argument(f"--{prefix}sessions", type=int, required=True)
+        parser.add_argument(f"--{prefix}seed", type=int, default=42)
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, prefix: str = "") -> "Workload":
+        name = prefix.replace("-", "_")
+        return cls(
+            getattr(args, f"{name}profile"),
+            getattr(args, f"{name}sessions"),
+            getattr(args, f"{name}seed"),
+        )
 
     @property
     def key(self) -> str:

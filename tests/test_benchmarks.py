@@ -5,7 +5,7 @@
 
 Plain ``pytest`` (``addopts = --benchmark-skip``) skips those, and instead runs every benchmark
 body once as an ordinary test (``test_benchmark_body_runs_once``), asserting its answer, so no
-benchmark can rot; it also runs the harness's own tests below: a floor runs exactly the core's
+benchmark can rot; it also runs the harness's own tests below: a floor runs exactly the SQLite store's
 statements, the bulk loader writes what ``create_session`` writes, the streamed JSON file is
 what the JSON store writes, verdicts never call a straddling interval a pass, and ``python -m
 bench compare`` runs end to end.
@@ -28,21 +28,23 @@ from ait42_session import (
     WorktreeSession,
     compute_workspace_hash,
 )
+from ait42_session.workspace import workspace_identity
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:  # bench/ is not installed: plain `pytest` needs the repo root
     sys.path.insert(0, str(REPO))  # (pyproject's `pythonpath = ["."]` would make this moot)
 
 from bench.backends import open_case  # noqa: E402
-from bench.floors import floor_case, open_floor  # noqa: E402
-from bench.scenarios import SCENARIOS, Case, repo_case  # noqa: E402
+from bench.floors import open_floor  # noqa: E402
+from bench.scenarios import SCENARIOS, Case, Context  # noqa: E402
 from bench.report import render  # noqa: E402
+from bench.results import load  # noqa: E402
 from bench.stats import paired_ratios, project, ratio_interval, verdict  # noqa: E402
 from bench.stores import JsonArrayWriter, StorePaths, build, working_copy  # noqa: E402
 from bench.workloads import MAIN_WORKSPACE, Workload  # noqa: E402
 
 SIZES = [100, 1000]
-STORES = {"json": "json", "sqlite": "core"}  # test id -> bench backend
+STORES = ("json", "sqlite")
 WRITE_ROUNDS = 15
 
 
@@ -115,7 +117,7 @@ def run_case(runner: Any, case: Case) -> Any:
 def scenario_body(
     runner: Any, scenario: str, store: str, n: int, stores: dict[int, StorePaths]
 ) -> None:
-    case, close = open_case(STORES[store], scenario, stores[n], Workload("light", n))
+    case, close = open_case(store, scenario, stores[n], Workload("light", n))
     try:
         case.check(run_case(runner, case))
     finally:
@@ -144,7 +146,7 @@ def test_benchmark_body_runs_once(
     scenario_body(RunOnce(), scenario, store, n, bench_stores)
 
 
-# --- the floors run the core's SQL ------------------------------------------------------------
+# --- the floors run the store's SQL -----------------------------------------------------------
 
 
 def statements(con: Any, action: Callable[[], Any]) -> list[str]:
@@ -164,7 +166,7 @@ def statements(con: Any, action: Callable[[], Any]) -> list[str]:
 
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
-def test_the_apsw_floor_runs_exactly_the_statements_of_the_core(
+def test_the_apsw_floor_runs_exactly_the_statements_of_the_store(
     scenario: str, tmp_path: Path
 ) -> None:
     workload = Workload("light", 40)
@@ -174,30 +176,30 @@ def test_the_apsw_floor_runs_exactly_the_statements_of_the_core(
         json_store=False,
         sqlite_store=True,
     )
-    data, facts = paths.data(), paths.facts()
-    core = SqliteSessionRepository.with_path(paths.db)
-    floor = open_floor("apsw", paths.db)
+    ctx = Context(workload, paths.data(), paths.facts())
+    store = SqliteSessionRepository.with_path(paths.db)
+    floor = open_floor("apsw", paths.db, *workspace_identity(ctx.workspace))
     try:
-        core_case = repo_case(scenario, core, workload, data, facts)
-        floor_case_ = floor_case(scenario, floor, workload, data, facts)
+        store_case = SCENARIOS[scenario].on_repository(store, ctx)
+        floor_case = SCENARIOS[scenario].on_sql_floor(floor, ctx)
         for case, con, sink in (
-            (core_case, core.pool.connection(), "core"),
-            (floor_case_, floor.con, "floor"),
+            (store_case, store.pool.connection(), "store"),
+            (floor_case, floor.con, "floor"),
         ):
             if case.before:
                 case.before()
             ran = statements(con, case.run)
             if case.after:
                 case.after()
-            if sink == "core":
-                core_statements = ran
+            if sink == "store":
+                store_statements = ran
             else:
                 floor_statements = ran
     finally:
-        core.close()
+        store.close()
         floor.close()
-    assert core_statements, "the core ran no statement"
-    assert floor_statements == core_statements
+    assert store_statements, "the store ran no statement"
+    assert floor_statements == store_statements
 
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
@@ -343,7 +345,7 @@ def test_compare_runs_end_to_end_and_writes_every_output(tmp_path: Path) -> None
         "--scenarios",
         "get_all_sessions,create_session",
         "--backends",
-        "json,msgspec,core,apsw",
+        "json,msgspec,sqlite,apsw",
         "--rounds",
         "2",
         "--values",
@@ -359,7 +361,7 @@ def test_compare_runs_end_to_end_and_writes_every_output(tmp_path: Path) -> None
     assert done.returncode == 0, done.stderr[-2000:]
     assert "| get_all_sessions | 30 |" in done.stdout
     results = json.loads((out / "results.json").read_text())
-    cell = results["cells"]["create_session"]["30"]["core"]
+    cell = results["cells"]["create_session"]["30"]["sqlite"]
     assert cell["status"] == "measured" and len(cell["values"]) == 2
     assert results["builds"]["30"]["after_run"]["ok"]
     for name in (
@@ -376,7 +378,7 @@ def test_compare_runs_end_to_end_and_writes_every_output(tmp_path: Path) -> None
             "pyperf",
             "compare_to",
             str(out / "pyperf/json-n30.json"),
-            str(out / "pyperf/core-n30.json"),
+            str(out / "pyperf/sqlite-n30.json"),
             "--table",
         ],
         capture_output=True,
@@ -386,10 +388,11 @@ def test_compare_runs_end_to_end_and_writes_every_output(tmp_path: Path) -> None
     assert results["cells"]["get_all_sessions"]["30"]["msgspec"]["status"] == "measured"
     assert "msgspec floor" in (out / "report.md").read_text()
     assert "stopped before it finished" not in (out / "report.md").read_text()
+    results = load(out / "results.json")
     del results["meta"]["finished"]
     del results["cells"]["create_session"]
     assert "not reached: create_session at 30." in render(results, [])
-    pyperf_text = (out / "pyperf/core-n30.json").read_text()
+    pyperf_text = (out / "pyperf/sqlite-n30.json").read_text()
     assert sys.executable not in pyperf_text and '"<venv>/bin/' in pyperf_text
     shutil.rmtree(tmp_path / "cache")
 

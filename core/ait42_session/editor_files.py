@@ -32,7 +32,8 @@ import msgspec
 
 from . import paths
 from .errors import DatabaseError, StoreCorruptedError, ValidationError
-from .models import U32, U64, U64_MAX, ChatMessage, WorktreeInstance, WorktreeSession
+from .models import U64_MAX, ChatMessage, ChatMessageFields, WorktreeInstance
+from .models import WorktreeInstanceFields, WorktreeSession, WorktreeSessionFields
 
 __all__ = [
     "SESSION_FILE",
@@ -61,55 +62,15 @@ _BLANK = JSON_WHITESPACE.encode()
 
 # --- the editor's structs (src-tauri session_history.rs / the ait42-session crate) ---------
 
-
-class _Struct(msgspec.Struct, rename="camel", forbid_unknown_fields=True, gc=False):
-    """serde's derive: camelCase keys, fields in declaration order. ``forbid_unknown_fields``
-    sends a file with keys the structs do not know to the path that keeps them."""
-
-
-class MessageRecord(_Struct):
-    id: str
-    role: str
-    content: str
-    timestamp: str
-    instance_id: U32 | None = None
+# serde's derive: camelCase keys, fields in declaration order; a key the structs do not know
+# fails the typed decode (``forbid_unknown_fields``), which sends the file to the path that
+# keeps it. A message and an instance are the models' own field sets; a session's record holds
+# records, where the model holds models.
+MessageRecord = ChatMessageFields
+InstanceRecord = WorktreeInstanceFields
 
 
-class InstanceRecord(_Struct):
-    instance_id: U32
-    worktree_path: str
-    branch: str
-    agent_name: str
-    status: str
-    tmux_session_id: str
-    output: str | None = None
-    start_time: str | None = None
-    end_time: str | None = None
-    files_changed: U32 | None = None
-    lines_added: U32 | None = None
-    lines_deleted: U32 | None = None
-    runtime: str | None = None
-    model: str | None = None
-    runtime_label: str | None = None
-
-
-class SessionRecord(_Struct):
-    id: str
-    type: str
-    task: str
-    status: str
-    created_at: str
-    updated_at: str
-    completed_at: str | None = None
-    model: str | None = None
-    timeout_seconds: U32 | None = None
-    preserve_worktrees: bool | None = None
-    winner_id: U32 | None = None
-    runtime_mix: list[str] | None = None
-    total_duration: U64 | None = None
-    total_files_changed: U32 | None = None
-    total_lines_added: U32 | None = None
-    total_lines_deleted: U32 | None = None
+class SessionRecord(WorktreeSessionFields):
     instances: list[InstanceRecord] = []
     chat_history: list[MessageRecord] = []
 

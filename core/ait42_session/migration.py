@@ -15,34 +15,7 @@ The move runs in phases, each recorded in ``migration_metadata.migration_status`
 
 from __future__ import annotations
 
-from .from_json import (
-    MIGRATION_PHASES,
-    Difference,
-    DualWriteRepository,
-    ExportReport,
-    FallbackRepository,
-    ImportIssue,
-    ImportReport,
-    MigrationStatus,
-    editor_json,
-    export_json,
-    import_json,
-    migration_status,
-    record_migration_phase,
-)
+from . import from_json
+from .from_json import *  # noqa: F401,F403 - the public entry points, re-exported
 
-__all__ = [
-    "MIGRATION_PHASES",
-    "Difference",
-    "DualWriteRepository",
-    "ExportReport",
-    "FallbackRepository",
-    "ImportIssue",
-    "ImportReport",
-    "MigrationStatus",
-    "editor_json",
-    "export_json",
-    "import_json",
-    "migration_status",
-    "record_migration_phase",
-]
+__all__ = from_json.__all__

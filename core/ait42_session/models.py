@@ -21,6 +21,9 @@ from .errors import ValidationError
 from .timestamps import now_rfc3339, to_instant_ns
 
 __all__ = [
+    "ChatMessageFields",
+    "WorktreeInstanceFields",
+    "WorktreeSessionFields",
     "SESSION_TYPES",
     "SESSION_STATUSES",
     "INSTANCE_STATUSES",
@@ -202,12 +205,17 @@ def _records(cls: Any, items: Any, name: str) -> list[Any]:
     return [_decode(cls, item, f"{name}[{n}]") for n, item in enumerate(items)]
 
 
-class ChatMessage(_Record):
+class ChatMessageFields(_Record):
+    """The editor's struct: what its files hold of a message."""
+
     id: str
     role: str
     content: str
     timestamp: str
     instance_id: U32 | None = None
+
+
+class ChatMessage(ChatMessageFields):
     extra: _NotDecodedDict = _extra_field()
 
     JSON_KEYS: ClassVar[tuple[str, ...]] = ("id", "role", "content", "timestamp", "instanceId")
@@ -247,7 +255,9 @@ class ChatMessage(_Record):
         )  # fmt: skip
 
 
-class WorktreeInstance(_Record):
+class WorktreeInstanceFields(_Record):
+    """The editor's struct: what its files hold of an instance."""
+
     instance_id: U32
     worktree_path: str
     branch: str
@@ -263,6 +273,9 @@ class WorktreeInstance(_Record):
     runtime: str | None = None
     model: str | None = None
     runtime_label: str | None = None
+
+
+class WorktreeInstance(WorktreeInstanceFields):
     extra: _NotDecodedDict = _extra_field()
 
     JSON_KEYS: ClassVar[tuple[str, ...]] = (
@@ -324,7 +337,10 @@ class WorktreeInstance(_Record):
         )  # fmt: skip
 
 
-class WorktreeSession(_Record):
+class WorktreeSessionFields(_Record):
+    """The editor's struct's own fields of a session (without its lists of children), which
+    the session, the editor's file record and the summary all start with."""
+
     id: str
     type: str
     task: str
@@ -341,6 +357,9 @@ class WorktreeSession(_Record):
     total_files_changed: U32 | None = None
     total_lines_added: U32 | None = None
     total_lines_deleted: U32 | None = None
+
+
+class WorktreeSession(WorktreeSessionFields):
     instances: list[WorktreeInstance] = []
     chat_history: list[ChatMessage] = []
     workspace_hash: _NotDecodedStr | None = msgspec.field(default=None, name=_WORKSPACE_HASH)

@@ -15,7 +15,7 @@ from typing import Callable, Iterable, Sequence
 import msgspec
 
 from .errors import ValidationError
-from .models import SESSION_STATUSES, SESSION_TYPES, WorktreeSession
+from .models import SESSION_STATUSES, SESSION_TYPES, WorktreeSession, WorktreeSessionFields
 from .timestamps import stored_instant_ns, to_date_bound_ns
 
 __all__ = [
@@ -58,28 +58,12 @@ class SearchHit(msgspec.Struct, frozen=True, gc=False):
     instance_id: int | None = None
 
 
-class SessionSummary(msgspec.Struct, gc=False):
+class SessionSummary(WorktreeSessionFields):
     """A session without instances, chat history or extra keys, with child counts."""
 
-    id: str
-    type: str
-    task: str
-    status: str
-    created_at: str
-    updated_at: str
-    completed_at: str | None
-    model: str | None
-    timeout_seconds: int | None
-    preserve_worktrees: bool | None
-    winner_id: int | None
-    runtime_mix: list[str] | None
-    total_duration: int | None
-    total_files_changed: int | None
-    total_lines_added: int | None
-    total_lines_deleted: int | None
-    workspace_hash: str | None
-    instance_count: int
-    message_count: int
+    workspace_hash: str | None = None
+    instance_count: int = 0
+    message_count: int = 0
 
     @classmethod
     def of(cls, session: WorktreeSession) -> "SessionSummary":

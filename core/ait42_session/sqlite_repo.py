@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
+from typing import Any
 
 import apsw
 
@@ -48,6 +49,21 @@ _SEARCHES = (
 def _workspace(workspace_path: object) -> tuple[str, str]:
     """(hash, recorded path) of a workspace path; ValidationError when blank."""
     return workspace_identity(require_workspace_path(workspace_path))
+
+
+def _page(
+    columns: str,
+    workspace_path: object,
+    filters: SessionFilters | None,
+    sort: SessionSort | None,
+    limit: int | None,
+    offset: int,
+) -> tuple[str, str, dict[str, Any]]:
+    """(workspace hash, statement, parameters) of one page of a query, all checked."""
+    ws, _ = _workspace(workspace_path)
+    query = check_query(filters, sort)
+    check_page(limit, offset)
+    return (ws, *sqlite_rows.select_statement(columns, ws, query, limit, offset))
 
 
 def _not_found(session_id: str) -> NotFoundError:
@@ -210,11 +226,8 @@ class SqliteSessionRepository:
         limit: int | None = None,
         offset: int = 0,
     ) -> list[WorktreeSession]:
-        ws, _ = _workspace(workspace_path)
-        query = check_query(filters, sort)
-        check_page(limit, offset)
-        statement, params = sqlite_rows.select_statement(
-            sql.SESSION_COLUMNS, ws, query, limit, offset
+        ws, statement, params = _page(
+            sql.SESSION_COLUMNS, workspace_path, filters, sort, limit, offset
         )
 
         def work(con: apsw.Connection) -> list[WorktreeSession]:
@@ -231,11 +244,8 @@ class SqliteSessionRepository:
         limit: int | None = None,
         offset: int = 0,
     ) -> list[SessionSummary]:
-        ws, _ = _workspace(workspace_path)
-        query = check_query(filters, sort)
-        check_page(limit, offset)
-        statement, params = sqlite_rows.select_statement(
-            sql.SUMMARY_COLUMNS, ws, query, limit, offset
+        ws, statement, params = _page(
+            sql.SUMMARY_COLUMNS, workspace_path, filters, sort, limit, offset
         )
         rows = self._pool.read_rows(statement, params)
         return [sqlite_rows.summary_from_row(row, ws) for row in rows]

@@ -1,0 +1,214 @@
+"""The write scenarios: each one object, with its case on a repository and on both floors.
+
+Every write keeps the store at its stated size: a created session is deleted after the call,
+a deleted one created again, an added message removed (all untimed); updates and status
+changes alternate between two versions, so every timed call really changes something.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from ait42_session import ChatMessage, WorktreeSession
+from ait42_session.sqlite_rows import message_params
+
+from ..floors import Prepared, SqlFloor
+from ..json_floor import JsonFloor, message_record, session_record
+from .base import Case, Context, Scenario, expect
+
+__all__ = ["WRITES"]
+
+
+def _nothing(got: Any) -> None:
+    expect(got is None, "expected None")
+
+
+def _floor_answer(got: Any) -> None:
+    """Writes on a floor answer nothing worth checking; the restores check the store."""
+
+
+def _returns(session_id: str) -> Callable[[Any], None]:
+    return lambda got: expect(got.id == session_id, "wrong session returned")
+
+
+def _alternate(calls: list[Callable[[], Any]]) -> Callable[[], Any]:
+    """A call that runs ``calls[1]``, then ``calls[0]``, then ``calls[1]``... in turn."""
+    turn = [0]
+
+    def call() -> Any:
+        turn[0] ^= 1
+        return calls[turn[0]]()
+
+    return call
+
+
+# --- create -----------------------------------------------------------------------------------
+
+
+def _create_on_repository(repo: Any, ctx: Context) -> Case:
+    new = WorktreeSession.from_json(ctx.data["create"])
+    return Case(
+        lambda: repo.create_session(ctx.workspace, new),
+        _returns(new.id),
+        after=lambda: repo.delete_session(ctx.workspace, new.id),
+    )
+
+
+def _create_on_sql_floor(floor: SqlFloor, ctx: Context) -> Case:
+    new = Prepared(WorktreeSession.from_json(ctx.data["create"]), floor.ws)
+    return Case(lambda: floor.create(new), _floor_answer, after=lambda: floor.delete(new.id))
+
+
+def _create_on_json_floor(floor: JsonFloor, ctx: Context) -> Case:
+    new = session_record(ctx.data["create"])
+    return Case(lambda: floor.append(new), _floor_answer, after=lambda: floor.remove(new.id))
+
+
+CREATE_SESSION = Scenario(
+    "create_session", "write", "create_session(ws, new session)",
+    _create_on_repository, _create_on_sql_floor, _create_on_json_floor,
+    trace_ops=("create_session",),
+    seed_row="Insert session", target_ratio=12, target_ms=5.0,
+)  # fmt: skip
+
+
+# --- update -----------------------------------------------------------------------------------
+
+
+def _versions(ctx: Context) -> list[WorktreeSession]:
+    """The stored original and the version the editor writes when the session finishes."""
+    return [WorktreeSession.from_json(ctx.data["update"][v]) for v in ("a", "b")]
+
+
+def _update_on_repository(repo: Any, ctx: Context) -> Case:
+    versions = _versions(ctx)
+    repo.update_session(ctx.workspace, versions[0])  # start from the stored original
+    update = _alternate([lambda v=v: repo.update_session(ctx.workspace, v) for v in versions])
+    return Case(update, _returns(versions[0].id))
+
+
+def _update_on_sql_floor(floor: SqlFloor, ctx: Context) -> Case:
+    versions = [Prepared(v, floor.ws) for v in _versions(ctx)]
+    floor.replace(versions[0])  # start from the stored original, as the repository case does
+    return Case(_alternate([lambda v=v: floor.replace(v) for v in versions]), _floor_answer)
+
+
+def _update_on_json_floor(floor: JsonFloor, ctx: Context) -> Case:
+    versions = [session_record(ctx.data["update"][v]) for v in ("a", "b")]
+    floor.replace(versions[0])
+    return Case(_alternate([lambda v=v: floor.replace(v) for v in versions]), _floor_answer)
+
+
+UPDATE_SESSION = Scenario(
+    "update_session", "write", "update_session(ws, changed session)",
+    _update_on_repository, _update_on_sql_floor, _update_on_json_floor,
+    trace_ops=("update_session",),
+    seed_row="Update session", target_ratio=15, target_ms=4.0,
+)  # fmt: skip
+
+
+# --- delete -----------------------------------------------------------------------------------
+
+
+def _delete_on_repository(repo: Any, ctx: Context) -> Case:
+    old = WorktreeSession.from_json(ctx.data["delete"])
+    return Case(
+        lambda: repo.delete_session(ctx.workspace, old.id),
+        _nothing,
+        after=lambda: repo.create_session(ctx.workspace, old),
+    )
+
+
+def _delete_on_sql_floor(floor: SqlFloor, ctx: Context) -> Case:
+    old = Prepared(WorktreeSession.from_json(ctx.data["delete"]), floor.ws)
+    return Case(lambda: floor.delete(old.id), _floor_answer, after=lambda: floor.create(old))
+
+
+def _delete_on_json_floor(floor: JsonFloor, ctx: Context) -> Case:
+    old = session_record(ctx.data["delete"])
+    return Case(lambda: floor.remove(old.id), _floor_answer, after=lambda: floor.append(old))
+
+
+DELETE_SESSION = Scenario(
+    "delete_session", "write", "delete_session(ws, id)",
+    _delete_on_repository, _delete_on_sql_floor, _delete_on_json_floor,
+    trace_ops=("delete_session",),
+    seed_row="Delete session (appendix; no absolute target given)", target_ratio=29,
+)  # fmt: skip
+
+
+# --- add a chat message -----------------------------------------------------------------------
+
+
+def _message_on_repository(repo: Any, ctx: Context) -> Case:
+    original = WorktreeSession.from_json(ctx.data["message"]["session"])
+    message = ChatMessage.from_json(ctx.data["message"]["message"])
+    return Case(
+        lambda: repo.add_chat_message(ctx.workspace, original.id, message),
+        _nothing,
+        after=lambda: repo.update_session(ctx.workspace, original),
+    )
+
+
+def _message_on_sql_floor(floor: SqlFloor, ctx: Context) -> Case:
+    session = ctx.data["message"]["session"]
+    message = message_params(0, 0, ChatMessage.from_json(ctx.data["message"]["message"]))
+    count = len(session["chatHistory"])
+    return Case(
+        lambda: floor.add_message(session["id"], message),
+        _floor_answer,
+        after=lambda: floor.cut_messages(session["id"], count),
+    )
+
+
+def _message_on_json_floor(floor: JsonFloor, ctx: Context) -> Case:
+    original = session_record(ctx.data["message"]["session"])
+    message = message_record(ctx.data["message"]["message"])
+    return Case(
+        lambda: floor.add_message(original.id, message),
+        _floor_answer,
+        after=lambda: floor.replace(original),
+    )
+
+
+ADD_CHAT_MESSAGE = Scenario(
+    "add_chat_message", "write", "add_chat_message(ws, id, message)",
+    _message_on_repository, _message_on_sql_floor, _message_on_json_floor,
+    trace_ops=("add_chat_message",),
+)  # fmt: skip
+
+
+# --- change an instance's status --------------------------------------------------------------
+
+
+def _status_calls(ctx: Context, set_status: Callable[[str, int, str], Any]) -> Callable[[], Any]:
+    """Alternates instance 0 of the target session between two statuses, starting from (and
+    first setting) the stored one."""
+    session_id, statuses = ctx.data["status"]["session"]["id"], ctx.data["status"]["statuses"]
+    toggle = _alternate([lambda s=s: set_status(session_id, 0, s) for s in statuses])
+    toggle()  # the stored status, so the timed calls alternate from where the store is
+    return toggle
+
+
+def _status_on_repository(repo: Any, ctx: Context) -> Case:
+    def set_status(session_id: str, instance_id: int, status: str) -> None:
+        return repo.update_instance_status(ctx.workspace, session_id, instance_id, status)
+
+    return Case(_status_calls(ctx, set_status), _nothing)
+
+
+def _status_on_sql_floor(floor: SqlFloor, ctx: Context) -> Case:
+    return Case(_status_calls(ctx, floor.set_status), _floor_answer)
+
+
+def _status_on_json_floor(floor: JsonFloor, ctx: Context) -> Case:
+    return Case(_status_calls(ctx, floor.set_status), _floor_answer)
+
+
+UPDATE_INSTANCE_STATUS = Scenario(
+    "update_instance_status", "write", "update_instance_status(ws, id, 0, status)",
+    _status_on_repository, _status_on_sql_floor, _status_on_json_floor,
+    trace_ops=("update_instance_status",),
+)  # fmt: skip
+
+WRITES = (CREATE_SESSION, UPDATE_SESSION, DELETE_SESSION, ADD_CHAT_MESSAGE, UPDATE_INSTANCE_STATUS)
