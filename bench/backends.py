@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from ait42_session import JsonSessionRepository, SqliteSessionRepository, compute_workspace_hash
+from ait42_session import JsonSessionRepository, SqliteSessionRepository
 from ait42_session.workspace import workspace_identity
 
 from .floors import open_floor
@@ -47,7 +47,7 @@ def open_case(
         store = SqliteSessionRepository.with_path(paths.db)
         make = lambda: chosen.on_repository(store, ctx)  # noqa: E731
     elif backend == "msgspec":
-        store = JsonFloor(paths.sessions_dir / f"{compute_workspace_hash(ctx.workspace)}.json")
+        store = JsonFloor(paths.json_file(ctx.workspace))
         make = lambda: chosen.on_json_floor(store, ctx)  # noqa: E731
     else:
         store = open_floor(backend, paths.db, *workspace_identity(ctx.workspace))

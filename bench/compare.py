@@ -120,8 +120,7 @@ class Runner:
         build["seconds_this_run"] = round(time.perf_counter() - started, 1)
         if json_ok:
             log("   the JSON file through serde and msgspec (speed class)")
-            main_file = paths.sessions_dir / f"{compute_workspace_hash(MAIN_WORKSPACE)}.json"
-            build["speed_class"] = speed_class.measure(main_file)
+            build["speed_class"] = speed_class.measure(paths.json_file(MAIN_WORKSPACE))
         work = working_copy(
             paths, config.cache_dir / "work" / workload.key, json_store=json_ok, sqlite_store=True
         )
@@ -249,7 +248,7 @@ class Runner:
         out: dict[str, Any] = {"sqlite_sessions": sqlite_count, "json_sessions": None}
         if json_ok:  # parsed in a child: a big file's memory must not stay with this process
             code, text, err = measure.run_child(
-                [sys.executable, "-c", _COUNT_JSON, str(work.sessions_dir / f"{ws}.json")],
+                [sys.executable, "-c", _COUNT_JSON, str(work.json_file(MAIN_WORKSPACE))],
                 timeout=3600,
             )
             out["json_sessions"] = int(text) if code == 0 else f"unreadable: {err.strip()[-200:]}"

@@ -2,10 +2,9 @@
 
 A workload is built once into ``<cache>/<workload key>/``: ``sqlite-v<schema>-l<loader>/
 sessions.db`` (bulk-loaded, then ``optimize``d as ``ait42-session optimize`` leaves it: PRAGMA
-optimize and a truncated WAL) and ``json/`` (one
-``<workspace hash>.json`` per workspace, written exactly as the JSON store writes it:
-``json.dumps([...], indent=2, ensure_ascii=False)`` of each session's ``to_json()``, streamed
-one session at a time). Both come from one pass over the generator, together with the facts
+optimize and a truncated WAL) and ``json/`` (one ``<workspace hash>.json`` per workspace,
+written exactly as the JSON store writes it, by ``editor_files``, streamed one session at a
+time). Both come from one pass over the generator, together with the facts
 the scenarios check their answers against (``facts.json``, from the editor's filter rules in
 ``ait42_session.queries``, the JSON store's own code) and the scenarios' inputs
 (``scenario-data.json``). Each part is built in a temporary
@@ -23,11 +22,12 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import msgspec
 
 from ait42_session import SqliteSessionRepository, WorktreeSession, compute_workspace_hash
+from ait42_session import editor_files
 from ait42_session.db import migration_scripts
 from ait42_session.fulltext import tokens
 from ait42_session.queries import check_query, matches, sort_value
@@ -37,7 +37,7 @@ from .scenarios import SCENARIOS_VERSION, query_plan, scenario_data
 from .text import SEARCH_WORD
 from .workloads import Workload
 
-__all__ = ["StorePaths", "build", "working_copy", "default_cache_dir", "JsonArrayWriter"]
+__all__ = ["StorePaths", "build", "working_copy", "default_cache_dir"]
 
 BATCH = 500  # sessions per SQLite transaction while loading
 LOADER_VERSION = 1
@@ -88,26 +88,12 @@ class StorePaths:
     def data(self) -> dict[str, Any]:
         return json.loads(self.data_file.read_text())
 
+    def json_file(self, workspace: str) -> Path:
+        """The JSON store's file of ``workspace`` (a path)."""
+        return editor_files.session_file(self.sessions_dir, compute_workspace_hash(workspace))
+
     def json_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.sessions_dir.glob("*.json"))
-
-
-class JsonArrayWriter:
-    """Writes a JSON array one element at a time, byte-identical to ``json.dumps(list, indent=2,
-    ensure_ascii=False)``: JSON strings never hold a raw newline, so indenting every line of an
-    element's own ``indent=2`` text by two spaces nests it exactly as the whole dump would."""
-
-    def __init__(self, out: TextIO) -> None:
-        self._out = out
-        self._count = 0
-
-    def write(self, item: Any) -> None:
-        text = json.dumps(item, indent=2, ensure_ascii=False)
-        self._out.write(("[\n" if self._count == 0 else ",\n") + "  " + text.replace("\n", "\n  "))
-        self._count += 1
-
-    def close(self) -> None:
-        self._out.write("[]" if self._count == 0 else "\n]")
 
 
 class _Facts:
@@ -240,16 +226,14 @@ def _build_workspace(
     writer = None
     if write_json:
         (tmp / "json").mkdir(exist_ok=True)
-        out = open(
-            tmp / "json" / f"{compute_workspace_hash(workspace)}.json", "w", encoding="utf-8"
-        )
-        writer = JsonArrayWriter(out)
+        out = open(editor_files.session_file(tmp / "json", compute_workspace_hash(workspace)), "wb")
+        writer = editor_files.ArrayWriter(out)
     try:
         batch: list[WorktreeSession] = []
         for data in workload.sessions(index):
             session = WorktreeSession.from_json(data)
             if writer is not None:
-                writer.write(session.to_json())
+                writer.write(editor_files.record_of(session))
             if facts is not None:
                 facts.add(session)
             if repo is not None:

@@ -28,6 +28,7 @@ from ait42_session import (
     WorktreeSession,
     compute_workspace_hash,
 )
+from ait42_session import editor_files
 from ait42_session.workspace import workspace_identity
 
 REPO = Path(__file__).resolve().parent.parent
@@ -40,7 +41,7 @@ from bench.scenarios import SCENARIOS, Case, Context  # noqa: E402
 from bench.report import render  # noqa: E402
 from bench.results import load  # noqa: E402
 from bench.stats import paired_ratios, project, ratio_interval, verdict  # noqa: E402
-from bench.stores import JsonArrayWriter, StorePaths, build, working_copy  # noqa: E402
+from bench.stores import StorePaths, build, working_copy  # noqa: E402
 from bench.workloads import MAIN_WORKSPACE, Workload  # noqa: E402
 
 SIZES = [100, 1000]
@@ -241,15 +242,16 @@ def test_the_json_floor_runs_every_scenario_and_restores_the_file(
 @pytest.mark.parametrize(
     "items", [[], [{"a": 1}], [{"a": [1, {"b": None}], "c": 'é\\n"x"'}, {}, []]]
 )
-def test_the_streamed_json_array_is_byte_identical_to_a_whole_dump(
+def test_the_streamed_json_array_is_byte_identical_to_a_whole_encode(
     items: list[Any], tmp_path: Path
 ) -> None:
     path = tmp_path / "out.json"
-    with open(path, "w", encoding="utf-8") as out:
-        writer = JsonArrayWriter(out)
+    with open(path, "wb") as out:
+        writer = editor_files.ArrayWriter(out)
         for item in items:
             writer.write(item)
         writer.close()
+    assert path.read_bytes() == editor_files.encode(items)
     assert path.read_text(encoding="utf-8") == json.dumps(items, indent=2, ensure_ascii=False)
 
 

@@ -26,7 +26,7 @@ import re
 import tempfile
 from operator import attrgetter
 from pathlib import Path
-from typing import Any, Iterable, Union
+from typing import Any, BinaryIO, Union
 
 import msgspec
 
@@ -50,6 +50,7 @@ __all__ = [
     "record_of",
     "session_of",
     "encode",
+    "ArrayWriter",
     "write_in_place",
     "write_atomic",
     "loads_strict",
@@ -237,14 +238,34 @@ def session_of(record: Record) -> WorktreeSession:
 # --- writing -------------------------------------------------------------------------------
 
 
-def encode(records: Iterable[Record]) -> bytes:
-    """serde_json's ``to_string_pretty`` of the sessions, as UTF-8 bytes. ValidationError for
-    text that UTF-8 cannot hold (a lone surrogate)."""
+def encode(records: list[Record] | Record) -> bytes:
+    """serde_json's ``to_string_pretty`` of the sessions (or of one), as UTF-8 bytes.
+    ValidationError for text that UTF-8 cannot hold (a lone surrogate)."""
     try:
-        compact = _ENCODER.encode(records if isinstance(records, list) else list(records))
+        compact = _ENCODER.encode(records)
     except UnicodeEncodeError as exc:
         raise ValidationError(f"text cannot be stored as UTF-8: {exc}") from exc
     return msgspec.json.format(compact, indent=2)
+
+
+class ArrayWriter:
+    """Writes a file one session at a time, byte-identical to ``encode`` of the whole list
+    (for files too big to hold twice): JSON text never holds a raw newline inside a string,
+    so indenting every line of one session's own pretty text by two spaces nests it exactly
+    as the whole array's text does."""
+
+    def __init__(self, out: BinaryIO) -> None:
+        self._out = out
+        self._count = 0
+
+    def write(self, record: Record) -> None:
+        text = encode(record)  # type: ignore[arg-type]
+        start = b"[\n  " if self._count == 0 else b",\n  "
+        self._out.write(start + text.replace(b"\n", b"\n  "))
+        self._count += 1
+
+    def close(self) -> None:
+        self._out.write(b"[]" if self._count == 0 else b"\n]")
 
 
 def write_in_place(file: Path, data: bytes) -> None:
