@@ -758,6 +758,22 @@ def test_search_needs_every_word(searchable: Any, workspace: str) -> None:
     assert searchable.search(workspace, "falcon kubernetes") == []
 
 
+def test_search_with_prefix_lets_the_last_word_be_half_typed(searchable: Any, workspace: str) -> None:
+    assert searchable.search(workspace, "falc") == []
+    hits = searchable.search(workspace, "falc", prefix=True)
+    assert hit_keys(hits) == hit_keys(searchable.search(workspace, "falcon"))
+    snippets = {h.kind: h.snippet for h in hits}
+    assert "[falcon]" in snippets["task"] and "[falcons]" in snippets["output"]
+    # only the last word is a prefix; the others still match whole words
+    assert searchable.search(workspace, "falc hun", prefix=True) == []
+    assert hit_keys(searchable.search(workspace, "falcon hun", prefix=True)) == {
+        ("s1", "task", None, None)
+    }
+    assert hit_keys(searchable.search(workspace, "pane_p", prefix=True)) == {
+        ("s1", "message", "m2", None)
+    }
+
+
 def test_search_ignores_case_and_punctuation_inside_words(searchable: Any, workspace: str) -> None:
     assert hit_keys(searchable.search(workspace, "PANE_PID")) == {("s1", "message", "m2", None)}
     assert hit_keys(searchable.search(workspace, "covid-19")) == {("s1", "message", "m2", None)}

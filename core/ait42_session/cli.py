@@ -1,4 +1,5 @@
-"""The ``ait42-session`` command line: import, export, verify, optimize, stats, search.
+"""The ``ait42-session`` command line: import, export, verify, optimize, stats, search, serve,
+workspaces, prune, backup, restore.
 
 Each command opens the store, calls one library function and prints the result (``--json``
 for scripts). Exit status: 0 success, 1 a reported failure (import problems, a failed check,
@@ -9,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime
 import json
+import logging
 import os
 import sys
 import tempfile
@@ -20,10 +23,12 @@ from typing import Any
 import msgspec
 
 from . import __version__
+from .backup import backup, restore
 from .errors import SessionError
 from .health import store_stats, verify_store
 from .migration import ImportReport, export_json, import_json
 from .paths import default_db_path, default_sessions_dir
+from .sidecar import UnavailableStore, serve
 from .sqlite_repo import SqliteSessionRepository
 
 __all__ = ["build_parser", "main"]
@@ -128,12 +133,13 @@ def _progress(enabled: bool) -> Iterator[Any]:
 
 def _print_import(report: ImportReport, source: Path) -> None:
     note = " (dry run: nothing was written)" if report.dry_run else ""
+    done = "to import" if report.dry_run else "imported"
     print(f"Import from {source}{note}")
     _table([
         ("source files", report.files_seen),
         ("unchanged files", report.unchanged_files),
-        ("files imported", report.files),
-        ("sessions imported", report.sessions),
+        (f"files {done}", report.files),
+        (f"sessions {done}", report.sessions),
         ("  replacing stored", report.replaced),
         ("instances", report.instances),
         ("messages", report.messages),
@@ -143,7 +149,8 @@ def _print_import(report: ImportReport, source: Path) -> None:
     if report.backup_path:
         print(f"Backup of the database before this first import: {report.backup_path}")
     if report.errors:
-        print("Problems (nothing of these was imported):")
+        would = "would be" if report.dry_run else "was"
+        print(f"Problems (nothing of these {would} imported):")
         for issue in report.errors:
             print(f"  {issue}")
 
@@ -195,17 +202,19 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_optimize(args: argparse.Namespace) -> int:
     with _open_existing(args) as repo:
         before = store_stats(repo)
-        repo.pool.optimize()
+        freed = repo.pool.optimize()
         after = store_stats(repo)
     sizes = {
         "db_bytes_before": before.db_bytes, "wal_bytes_before": before.wal_bytes,
         "db_bytes_after": after.db_bytes, "wal_bytes_after": after.wal_bytes,
+        "bytes_freed": freed,
     }  # fmt: skip
     if args.json:
         _emit_json(sizes)
     else:
-        print(f"Optimized {after.path}: database {_size(after.db_bytes)}, "
-              f"WAL {_size(before.wal_bytes)} -> {_size(after.wal_bytes)}")  # fmt: skip
+        print(f"Optimized {after.path}: freed {_size(freed)}; database {_size(before.db_bytes)} "
+              f"-> {_size(after.db_bytes)}, WAL {_size(before.wal_bytes)} -> "
+              f"{_size(after.wal_bytes)}")  # fmt: skip
     return EXIT_OK
 
 
@@ -223,6 +232,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
         ("shared-memory file", _size(stats.shm_bytes)),
         ("pages (free)", f"{stats.page_count} ({stats.freelist_pages}) x {stats.page_size} B"),
         ("imported JSON files", stats.imported_files),
+        ("JSON files with problems", stats.files_with_problems),
         ("backup", stats.json_backup_path or "-"),
     ])  # fmt: skip
     print()
@@ -236,7 +246,12 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     with _open_existing(args) as repo:
-        hits = repo.search(args.workspace, args.text, limit=args.limit)
+        if not repo.workspace_known(args.workspace):
+            raise CommandFailed(
+                f"unknown workspace {args.workspace}: the store holds no session of it "
+                f"(`{PROG} workspaces` lists the ones it knows)"
+            )
+        hits = repo.search(args.workspace, args.text, limit=args.limit, prefix=args.prefix)
     if args.json:
         _emit_json([msgspec.structs.asdict(hit) for hit in hits])
         return EXIT_OK
@@ -249,6 +264,67 @@ def cmd_search(args: argparse.Namespace) -> int:
         print(f"{hit.session_id}\t{where}\t{' '.join(hit.snippet.split())}")
     if not hits:
         print("no matches", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    logging.basicConfig(
+        stream=sys.stderr, level=logging.INFO if args.verbose else logging.WARNING,
+        format="ait42-session serve: %(message)s",
+    )  # fmt: skip
+    try:
+        repo: Any = SqliteSessionRepository.with_path(_db_path(args))
+    except SessionError as exc:  # answered with every request, so the editor learns why
+        logging.getLogger("ait42_session.sidecar").error("the store cannot be opened: %s", exc)
+        repo = UnavailableStore(exc)
+    return serve(repo)
+
+
+def cmd_workspaces(args: argparse.Namespace) -> int:
+    with _open_existing(args) as repo:
+        workspaces = repo.list_workspaces()
+    if args.json:
+        _emit_json([msgspec.structs.asdict(w) for w in workspaces])
+        return EXIT_OK
+    rows = [(w.hash, w.session_count, w.last_activity or "-", w.path or "(imported, not opened yet)")
+            for w in workspaces]  # fmt: skip
+    _table(rows, header=("workspace", "sessions", "last activity", "path"))
+    return EXIT_OK
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    if args.older_than_days is None and args.before is None and not args.status:
+        raise CommandFailed("say what to prune: --older-than-days, --before and/or --status")
+    older_than: Any = args.before
+    if args.older_than_days is not None:
+        older_than = datetime.timedelta(days=args.older_than_days)
+    with _open_existing(args) as repo:
+        report = repo.prune(
+            args.workspace, older_than=older_than, statuses=args.status or None,
+            dry_run=args.dry_run,
+        )  # fmt: skip
+    if args.json:
+        _emit_json(msgspec.structs.asdict(report))
+        return EXIT_OK
+    verb = "would delete" if args.dry_run else "deleted"
+    print(f"{verb} {len(report.session_ids)} sessions")
+    for session_id in report.session_ids:
+        print(f"  {session_id}")
+    return EXIT_OK
+
+
+def cmd_backup(args: argparse.Namespace) -> int:
+    with _open_existing(args) as repo:
+        target = backup(repo.pool, args.file, overwrite=args.force)
+    print(f"Backed up {repo.pool.path} to {target} ({_size(target.stat().st_size)})")
+    return EXIT_OK
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    path = _db_path(args)
+    with SqliteSessionRepository.with_path(path) as repo:
+        sessions = restore(repo.pool, args.file, force=args.force)
+    print(f"Restored {path} from {args.file}: {sessions} sessions")
     return EXIT_OK
 
 
@@ -319,8 +395,9 @@ def build_parser() -> argparse.ArgumentParser:
         "rows. Exits 1 when a check fails.",
     )  # fmt: skip
     command(
-        "optimize", cmd_optimize, "Optimize the database.",
-        "Runs PRAGMA optimize and truncates the write-ahead log.",
+        "optimize", cmd_optimize, "Optimize the database, and reclaim free space.",
+        "Runs PRAGMA optimize, VACUUM when deleted data left free pages, and truncates the "
+        "write-ahead log; reports the bytes freed.",
     )  # fmt: skip
     command(
         "stats", cmd_stats, "Show sizes and counts.",
@@ -335,6 +412,58 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("text", metavar="TEXT", help="the words to find (any text)")
     sub.add_argument("--workspace", required=True, metavar="PATH", help="the workspace folder")
     sub.add_argument("--limit", type=_positive, default=20, help="most hits shown (default 20)")
+    sub.add_argument(
+        "--prefix", action="store_true",
+        help="the last word also matches the words it begins (search as you type)",
+    )  # fmt: skip
+
+    sub = command(
+        "serve", cmd_serve, "Serve the store to the editor: JSON-RPC 2.0 over stdin/stdout.",
+        "One request per line in, one response per line out; the editor board's commands "
+        "(create_session, get_all_sessions, ...), queries, search and operations. Ends at "
+        "the end of input or on SIGTERM, after answering the request in flight. Logs go to "
+        "stderr. See README.md.",
+        json_flag=False,
+    )  # fmt: skip
+    sub.add_argument("--verbose", action="store_true", help="log each signal and error")
+
+    command(
+        "workspaces", cmd_workspaces, "List the workspaces the store knows.",
+        "Hash, sessions, last activity and path (unknown until the editor opens a workspace "
+        "whose sessions were imported by hash).",
+    )  # fmt: skip
+
+    sub = command(
+        "prune", cmd_prune, "Delete old sessions of one workspace.",
+        "Deletes whole sessions last updated before a date or an age, optionally only those in "
+        "given statuses; deleted text is purged as a delete purges it. --dry-run lists them.",
+    )  # fmt: skip
+    sub.add_argument("--workspace", required=True, metavar="PATH", help="the workspace folder")
+    sub.add_argument("--older-than-days", type=float, metavar="DAYS",
+                     help="last updated more than DAYS days ago")  # fmt: skip
+    sub.add_argument("--before", metavar="WHEN",
+                     help="last updated before this RFC 3339 instant")  # fmt: skip
+    sub.add_argument("--status", action="append", metavar="STATUS",
+                     help="only sessions in this status (repeatable)")  # fmt: skip
+    sub.add_argument("--dry-run", action="store_true", help="list what would go, delete nothing")
+
+    sub = command(
+        "backup", cmd_backup, "Copy the live database to a file.",
+        "SQLite's online backup: consistent while other processes write. Refuses to replace "
+        "an existing file unless --force.",
+        json_flag=False,
+    )  # fmt: skip
+    sub.add_argument("file", metavar="FILE", help="the backup file to create")
+    sub.add_argument("--force", action="store_true", help="replace FILE if it exists")
+
+    sub = command(
+        "restore", cmd_restore, "Replace the database's content with a backup.",
+        "Checks the backup first (an ait42-session database, sound, of a known schema). "
+        "Refuses to replace a store that holds sessions unless --force.",
+        json_flag=False,
+    )  # fmt: skip
+    sub.add_argument("file", metavar="FILE", help="the backup file to restore from")
+    sub.add_argument("--force", action="store_true", help="replace sessions the store holds")
     return parser
 
 

@@ -353,12 +353,38 @@ class Database:
                     return False
         return True
 
-    def optimize(self) -> None:
-        """PRAGMA optimize, then a truncating WAL checkpoint."""
+    def optimize(self) -> int:
+        """PRAGMA optimize; VACUUM when pages are free (deleted sessions leave them); then a
+        truncating WAL checkpoint. How many bytes the database and its WAL shrank by."""
+        before = self._bytes_on_disk()
         con = self._connection_ready()
         with self.translate_errors():
             con.pragma("optimize")
+            if int(con.pragma("freelist_count")) > 0:
+                con.execute("VACUUM")
             con.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_TRUNCATE)
+        return max(0, before - self._bytes_on_disk())
+
+    def _bytes_on_disk(self) -> int:
+        total = 0
+        for name in (str(self._path), f"{self._path}-wal"):
+            try:
+                total += os.stat(name).st_size
+            except OSError:
+                pass
+        return total
+
+    def reopen(self) -> None:
+        """Close this thread's connection; the next call opens (and migrates) afresh."""
+        self._discard_connection()
+
+    def data_version(self) -> int:
+        """A number that changes whenever anyone commits to the database: another process or
+        connection (SQLite's ``data_version``) or this thread's own connection (its count of
+        changes). Cheap enough to poll; compare it with the last one seen, nothing more."""
+        con = self._connection_ready()
+        with self.translate_errors():
+            return int(con.pragma("data_version")) + con.total_changes()
 
     def cache_stats(self) -> dict[str, int]:
         """This thread's prepared-statement cache counters (``hits``, ``misses``, ...)."""

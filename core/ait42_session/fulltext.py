@@ -56,9 +56,13 @@ def query_terms(text: str) -> list[tuple[str, ...]]:
     return terms
 
 
-def fts5_expression(terms: list[tuple[str, ...]]) -> str:
-    """An FTS5 MATCH expression: every term as a quoted phrase, ANDed."""
-    return " ".join('"' + " ".join(term).replace('"', '""') + '"' for term in terms)
+def fts5_expression(terms: list[tuple[str, ...]], prefix: bool = False) -> str:
+    """An FTS5 MATCH expression: every term as a quoted phrase, ANDed; with ``prefix``, the
+    last phrase's last token is a prefix (``"..."*``), for search as you type."""
+    phrases = ['"' + " ".join(term).replace('"', '""') + '"' for term in terms]
+    if prefix and phrases:
+        phrases[-1] += "*"
+    return " ".join(phrases)
 
 
 # --- the same search as a scan of one text (the JSON store has no index) ----------------
@@ -70,15 +74,26 @@ _ELLIPSIS = "…"
 _Hit = tuple[int, int, int]
 
 
-def match(doc: str, terms: list[tuple[str, ...]]) -> tuple[int, str] | None:
-    """(occurrences, snippet) when every term occurs in ``doc``; None otherwise."""
+def match(doc: str, terms: list[tuple[str, ...]], prefix: bool = False) -> tuple[int, str] | None:
+    """(occurrences, snippet) when every term occurs in ``doc``; None otherwise. With
+    ``prefix``, the last token of the last term matches any word it begins."""
     folded = fold(doc)  # same length as doc: spans fit the original text
     spans = [m.span() for m in _TOKEN.finditer(folded)]
     words = [folded[start:end] for start, end in spans]
     found: list[_Hit] = []
     for number, term in enumerate(terms):
         size = len(term)
-        starts = [i for i in range(len(words) - size + 1) if tuple(words[i : i + size]) == term]
+        last_as_prefix = prefix and number == len(terms) - 1
+        starts = [
+            i
+            for i in range(len(words) - size + 1)
+            if tuple(words[i : i + size - 1]) == term[:-1]
+            and (
+                words[i + size - 1].startswith(term[-1])
+                if last_as_prefix
+                else words[i + size - 1] == term[-1]
+            )
+        ]
         if not starts:
             return None
         found += [(i, i + size, number) for i in starts]

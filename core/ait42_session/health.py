@@ -129,8 +129,9 @@ class StoreStats:
     page_size: int
     page_count: int
     freelist_pages: int
-    imported_files: int
+    imported_files: int  # JSON files that brought in at least one session
     workspaces: list[WorkspaceStats]
+    files_with_problems: int = 0  # JSON files with a session (or more) that was refused
 
     @property
     def totals(self) -> dict[str, int]:
@@ -155,12 +156,13 @@ def store_stats(repo: SqliteSessionRepository) -> StoreStats:
     pool = repo.pool
     status = migration_status(repo)
 
-    def work(con: apsw.Connection) -> tuple[list[WorkspaceStats], int, int, int, int]:
+    def work(con: apsw.Connection) -> tuple[list[WorkspaceStats], int, int, int, int, int]:
         workspaces = [WorkspaceStats(*row) for row in con.execute(WORKSPACE_STATS)]
         pages = [int(con.pragma(name)) for name in ("page_size", "page_count", "freelist_count")]
-        return workspaces, con.execute(COUNT_IMPORT_SOURCES).get, *pages
+        imported, troubled = con.execute(COUNT_IMPORT_SOURCES).fetchone()
+        return workspaces, imported, troubled, *pages
 
-    workspaces, imported, page_size, page_count, freelist = pool.read(work)
+    workspaces, imported, troubled, page_size, page_count, freelist = pool.read(work)
     path = pool.path
     return StoreStats(
         path=str(path), schema_version=pool.schema_version,
@@ -168,4 +170,5 @@ def store_stats(repo: SqliteSessionRepository) -> StoreStats:
         db_bytes=_size(path), wal_bytes=_size(Path(f"{path}-wal")),
         shm_bytes=_size(Path(f"{path}-shm")), page_size=page_size, page_count=page_count,
         freelist_pages=freelist, imported_files=imported, workspaces=workspaces,
+        files_with_problems=troubled,
     )  # fmt: skip

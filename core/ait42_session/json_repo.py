@@ -152,8 +152,11 @@ class JsonSessionRepository:
         """How many sessions match the filters."""
         return len(self.query_sessions(workspace_path, filters))
 
-    def search(self, workspace_path: str, text: str, limit: int = 50) -> list[SearchHit]:
-        """Every task, message and output holding all terms of ``text``, best first.
+    def search(
+        self, workspace_path: str, text: str, limit: int = 50, *, prefix: bool = False
+    ) -> list[SearchHit]:
+        """Every task, message and output holding all terms of ``text``, best first; with
+        ``prefix``, the last word also matches the words it begins.
 
         A linear scan: rank is minus the number of term occurrences (lower is better); ties
         keep the session order of ``get_all_sessions``, then task, messages, outputs.
@@ -166,7 +169,7 @@ class JsonSessionRepository:
         hits: list[SearchHit] = []
         for session in self.get_all_sessions(workspace):
             for kind, doc, ids in _documents(session):
-                hit = fulltext.match(doc, terms)
+                hit = fulltext.match(doc, terms, bool(prefix))
                 if hit is not None:
                     occurrences, snippet = hit
                     hits.append(SearchHit(session.id, kind, snippet, -float(occurrences), **ids))

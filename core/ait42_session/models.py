@@ -233,8 +233,14 @@ class ChatMessage(ChatMessageFields):
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> "ChatMessage":
         """The message in the editor's JSON shape, validated; unknown keys go to ``extra``."""
+        return cls.decode(data).validate()
+
+    @classmethod
+    def decode(cls, data: Mapping[str, Any]) -> "ChatMessage":
+        """The message in the editor's JSON shape with only serde's checks (as
+        ``WorktreeSession.decode``); unknown keys go to ``extra``."""
         message: ChatMessage = _decode(cls, data, "message")
-        return message.validate()
+        return message
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -23,6 +23,8 @@ __all__ = [
     "SessionSort",
     "SearchHit",
     "SessionSummary",
+    "WorkspaceInfo",
+    "PruneReport",
     "SORT_FIELDS",
 ]
 
@@ -49,7 +51,7 @@ class SessionSort(msgspec.Struct, frozen=True):
     direction: str = "desc"
 
 
-class SearchHit(msgspec.Struct, frozen=True, gc=False):
+class SearchHit(msgspec.Struct, frozen=True, gc=False, rename="camel"):
     session_id: str
     kind: str  # task | message | output
     snippet: str
@@ -86,6 +88,23 @@ class CheckedQuery(msgspec.Struct, frozen=True):
     needle: str | None  # casefolded search_query, None for no text filter
     sort_field: str
     descending: bool
+
+
+class WorkspaceInfo(msgspec.Struct, rename="camel", frozen=True, gc=False):
+    """A workspace the store knows: its hash, its path (None until first opened by path, for
+    sessions imported by hash), how many sessions it holds, and its latest ``updated_at``."""
+
+    hash: str
+    path: str | None
+    session_count: int
+    last_activity: str | None
+
+
+class PruneReport(msgspec.Struct, rename="camel", gc=False):
+    """What ``prune`` deleted (or, in a dry run, would delete): the sessions' ids."""
+
+    session_ids: list[str]
+    dry_run: bool = False
 
 
 def _members(values: Iterable[str] | None, allowed: tuple[str, ...], name: str) -> tuple[str, ...]:

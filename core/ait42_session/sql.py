@@ -236,3 +236,23 @@ FTS_INTEGRITY_CHECKS = {
         "INSERT INTO session_trigrams (session_trigrams, rank) VALUES ('integrity-check', 1)"
     ),
 }
+
+
+# --- day-to-day operations ----------------------------------------------------------------
+
+# Every workspace the store knows, with its session count and latest session (index order).
+LIST_WORKSPACES = """
+SELECT w.hash, w.path,
+    (SELECT count(*) FROM sessions AS s WHERE s.workspace_hash = w.hash),
+    (SELECT s.updated_at FROM sessions AS s WHERE s.workspace_hash = w.hash
+        ORDER BY s.updated_ns DESC, s.id DESC LIMIT 1)
+FROM workspaces AS w ORDER BY w.hash"""
+
+WORKSPACE_KNOWN = "SELECT EXISTS (SELECT 1 FROM workspaces WHERE hash = :ws)"
+
+# Sessions a prune takes: last updated before :before_ns (when given) with a listed status.
+PRUNABLE = """
+SELECT s.pk, s.id FROM sessions AS s
+WHERE s.workspace_hash = :ws AND s.updated_ns < :before_ns
+    AND (:any_status OR s.status IN (SELECT value FROM json_each(:statuses)))
+ORDER BY s.updated_ns, s.id"""

@@ -7,8 +7,10 @@ transaction of the database (``db``).
 
 from __future__ import annotations
 
+import datetime as _dt
+import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import apsw
@@ -23,14 +25,17 @@ from .checks import (
     require_session_id,
 )
 from .db import Database
-from .errors import AlreadyExistsError, NotFoundError
+from .errors import AlreadyExistsError, NotFoundError, ValidationError
 from .fulltext import fts5_expression, query_terms
 from .models import I64_MAX, ChatMessage, WorktreeSession
 from .queries import (
+    DateBound,
+    PruneReport,
     SearchHit,
     SessionFilters,
     SessionSort,
     SessionSummary,
+    WorkspaceInfo,
     check_page,
     check_query,
 )
@@ -255,13 +260,18 @@ class SqliteSessionRepository:
         statement, params = sqlite_rows.count_statement(ws, check_query(filters, None))
         return self._pool.read_rows(statement, params)[0][0]
 
-    def search(self, workspace_path: str, text: str, limit: int = 50) -> list[SearchHit]:
+    def search(
+        self, workspace_path: str, text: str, limit: int = 50, *, prefix: bool = False
+    ) -> list[SearchHit]:
+        """Full text over tasks, messages and outputs, best first (bm25); with ``prefix``,
+        the last word also matches the words it begins (search as you type)."""
         ws, _ = _workspace(workspace_path)
         text, limit = require_search(text, limit)
         terms = query_terms(text)
         if not terms or limit == 0:
             return []
-        params = {"query": fts5_expression(terms), "ws": ws, "limit": min(limit, I64_MAX)}
+        expression = fts5_expression(terms, prefix=bool(prefix))
+        params = {"query": expression, "ws": ws, "limit": min(limit, I64_MAX)}
 
         def work(con: apsw.Connection) -> list[SearchHit]:
             hits = [
@@ -275,6 +285,58 @@ class SqliteSessionRepository:
             return hits[:limit]
 
         return self._pool.read(work)
+
+    # --- day-to-day operations --------------------------------------------------------------
+
+    def list_workspaces(self) -> list[WorkspaceInfo]:
+        """Every workspace the store knows, by hash."""
+        return [WorkspaceInfo(*row) for row in self._pool.read_rows(sql.LIST_WORKSPACES, {})]
+
+    def workspace_known(self, workspace_path: str) -> bool:
+        """Whether any session was ever stored (or imported) for this workspace."""
+        ws, _ = _workspace(workspace_path)
+        return bool(self._pool.read_rows(sql.WORKSPACE_KNOWN, {"ws": ws})[0][0])
+
+    def data_version(self) -> int:
+        """A number that changes whenever anyone writes to the store (see ``Database``): poll
+        it to know when to read again."""
+        return self._pool.data_version()
+
+    def prune(
+        self,
+        workspace_path: str,
+        *,
+        older_than: _dt.timedelta | DateBound | None = None,
+        statuses: Sequence[str] | None = None,
+        dry_run: bool = False,
+    ) -> PruneReport:
+        """Delete whole sessions of the workspace last updated before ``older_than`` (an age,
+        as a timedelta, or an instant: RFC 3339 text, an aware datetime, a date) and, when
+        ``statuses`` is given, in one of those statuses; at least one of the two is required.
+        Deleted text is purged as ``delete_session`` purges it. ``dry_run`` deletes nothing and
+        reports what would go."""
+        ws, _ = _workspace(workspace_path)
+        if older_than is None and not statuses:
+            raise ValidationError("prune needs older_than, statuses or both")
+        if isinstance(older_than, _dt.timedelta):
+            if older_than < _dt.timedelta(0):
+                raise ValidationError("older_than must not be a negative age")
+            older_than = _dt.datetime.now(_dt.timezone.utc) - older_than
+        query = check_query(SessionFilters(statuses=statuses, date_to=older_than), None)
+        params = {
+            "ws": ws,
+            "before_ns": I64_MAX if query.to_ns is None else query.to_ns,
+            "any_status": not query.statuses,
+            "statuses": json.dumps(list(query.statuses)),
+        }
+
+        def work(con: apsw.Connection) -> list[str]:
+            found = con.execute(sql.PRUNABLE, params).fetchall()
+            if not dry_run:
+                con.executemany(sql.DELETE_SESSION, [{"pk": pk} for pk, _ in found])
+            return [session_id for _, session_id in found]
+
+        return PruneReport(self._pool.write(work), dry_run)
 
     def rebuild_search_index(self) -> None:
         """Rebuild every full-text and substring index from the stored rows."""

@@ -22,11 +22,11 @@ from typing import Any, Protocol
 import apsw
 
 from .. import sqlite_rows
+from ..backup import backup
 from ..db import Database
 from ..editor_files import JSON_WHITESPACE, SESSION_FILE, loads_strict
 from ..errors import MigrationError, SessionError
 from ..models import WorktreeSession
-from ..paths import PRIVATE_FILE_MODE
 from ..timestamps import now_rfc3339
 from . import sql as msql
 from .phases import require_sqlite_store
@@ -327,29 +327,14 @@ def _backup_name(db: Path) -> Path:
 
 def _take_backup(pool: Database) -> Path:
     """Copy the live database with SQLite's online backup to a new owner-only file."""
-    target = _backup_name(pool.path)
-    for n in range(1, 1000):
-        try:
-            os.close(os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE_MODE))
-            break
-        except FileExistsError:
-            target = _backup_name(pool.path).with_suffix(f".{n}.bak")
-        except OSError as exc:
-            raise MigrationError(f"cannot create backup file {target}: {exc}") from exc
-    else:
+    names = [_backup_name(pool.path)]
+    names += [names[0].with_suffix(f".{n}.bak") for n in range(1, 1000)]
+    target = next((name for name in names if not name.exists()), None)
+    if target is None:
         raise MigrationError(f"no free backup file name next to {pool.path}")
     try:
-        dest = apsw.Connection(str(target), flags=apsw.SQLITE_OPEN_READWRITE)
-        try:
-            with dest.backup("main", pool.connection(), "main") as backup:
-                while not backup.done:
-                    backup.step(-1)
-        finally:
-            dest.close()
-        os.chmod(target, PRIVATE_FILE_MODE)
-    except (apsw.Error, OSError, SessionError) as exc:
-        for leftover in (target, Path(f"{target}-journal"), Path(f"{target}-wal")):
-            leftover.unlink(missing_ok=True)
+        backup(pool, target)
+    except SessionError as exc:
         raise MigrationError(f"cannot back up {pool.path} before importing: {exc}") from exc
     params = {"path": str(target), "now": now_rfc3339()}
     pool.write(lambda con: con.execute(msql.SET_BACKUP_PATH, params))

@@ -27,7 +27,11 @@ SELECT NOT EXISTS (SELECT 1 FROM import_sources)
    AND EXISTS (SELECT 1 FROM sessions)
    AND (SELECT json_backup_path FROM migration_metadata WHERE id = 1) IS NULL"""
 
-COUNT_IMPORT_SOURCES = "SELECT count(*) FROM import_sources"
+# Files that brought in at least one session, and files with reported problems.
+COUNT_IMPORT_SOURCES = """
+SELECT count(*) FILTER (WHERE session_count > issue_count),
+    count(*) FILTER (WHERE issue_count > 0)
+FROM import_sources"""
 
 # A workspace known only by its hash (the editor's file name); the repository fills in the
 # path the first time the workspace is opened by path.

@@ -183,8 +183,10 @@ class DualWriteRepository:
     def count_sessions(self, workspace_path: str, filters: SessionFilters | None = None) -> int:
         return self.primary.count_sessions(workspace_path, filters)
 
-    def search(self, workspace_path: str, text: str, limit: int = 50) -> list[SearchHit]:
-        return self.primary.search(workspace_path, text, limit)
+    def search(
+        self, workspace_path: str, text: str, limit: int = 50, *, prefix: bool = False
+    ) -> list[SearchHit]:
+        return self.primary.search(workspace_path, text, limit, prefix=prefix)
 
     def close(self) -> None:
         """Close both stores (the secondary even when closing the primary fails)."""
@@ -319,8 +321,10 @@ class FallbackRepository:
     def count_sessions(self, workspace_path: str, filters: SessionFilters | None = None) -> int:
         return self._read("count_sessions", lambda r: r.count_sessions(workspace_path, filters))
 
-    def search(self, workspace_path: str, text: str, limit: int = 50) -> list[SearchHit]:
-        return self._read("search", lambda r: r.search(workspace_path, text, limit))
+    def search(
+        self, workspace_path: str, text: str, limit: int = 50, *, prefix: bool = False
+    ) -> list[SearchHit]:
+        return self._read("search", lambda r: r.search(workspace_path, text, limit, prefix=prefix))
 
     def close(self) -> None:
         """Close both stores (the fallback even when closing the primary fails)."""
