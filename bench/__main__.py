@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .backends import BACKENDS
+from .backends import BACKENDS, KNOWN_BACKENDS
 from .plan import FULL, QUICK, Settings
 from .scenarios import SCENARIOS
 from .stores import default_cache_dir
@@ -147,7 +147,9 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated scenario names (default: all)",
     )
     compare.add_argument(
-        "--backends", type=_names(BACKENDS), help="comma-separated backends (default: all five)"
+        "--backends",
+        type=_names(KNOWN_BACKENDS),
+        help=f"comma-separated backends (default: {','.join(BACKENDS)}; also: sidecar)",
     )
     compare.add_argument(
         "--quick",

@@ -2,7 +2,8 @@
 
 Each store beside its own floor: ``json``, the editor's JSON store, and ``msgspec``, its floor
 (``json_floor``) on the same file; ``sqlite``, the SQLite store (``SqliteSessionRepository``),
-and ``apsw`` and ``sqlite3``, its floors (``floors``) on the same database file.
+and ``apsw`` and ``sqlite3``, its floors (``floors``) on the same database file. Asked for by
+name only: ``sidecar``, the SQLite store behind ``ait42-session serve`` (``sidecar_store``).
 """
 
 from __future__ import annotations
@@ -15,12 +16,18 @@ from ait42_session.workspace import workspace_identity
 from .floors import open_floor
 from .json_floor import JsonFloor
 from .scenarios import SCENARIOS, Case, Context
+from .sidecar_store import SidecarStore
 from .stores import StorePaths
 from .workloads import Workload
 
-__all__ = ["BACKENDS", "STORES", "FLOOR_OF", "JSON_FILE_BACKENDS", "LABELS", "open_case"]
+__all__ = [
+    "BACKENDS", "OPTIONAL_BACKENDS", "KNOWN_BACKENDS", "STORES", "FLOOR_OF",
+    "JSON_FILE_BACKENDS", "LABELS", "open_case",
+]  # fmt: skip
 
-BACKENDS = ("json", "msgspec", "sqlite", "apsw", "sqlite3")
+BACKENDS = ("json", "msgspec", "sqlite", "apsw", "sqlite3")  # a run's default
+OPTIONAL_BACKENDS = ("sidecar",)  # the SQLite store behind `ait42-session serve`
+KNOWN_BACKENDS = BACKENDS + OPTIONAL_BACKENDS
 STORES = ("json", "sqlite")  # the two stores the seed compares; the rest are floors
 FLOOR_OF = {"json": "msgspec", "sqlite": "apsw"}  # each store beside its own floor
 JSON_FILE_BACKENDS = ("json", "msgspec")  # run only where the JSON files are built
@@ -30,6 +37,7 @@ LABELS = {
     "sqlite": "SQLite store",
     "apsw": "APSW floor",
     "sqlite3": "sqlite3 floor",
+    "sidecar": "SQLite via the sidecar",
 }
 
 
@@ -45,6 +53,9 @@ def open_case(
         make = lambda: chosen.on_repository(store, ctx)  # noqa: E731
     elif backend == "sqlite":
         store = SqliteSessionRepository.with_path(paths.db)
+        make = lambda: chosen.on_repository(store, ctx)  # noqa: E731
+    elif backend == "sidecar":
+        store = SidecarStore(paths.db)
         make = lambda: chosen.on_repository(store, ctx)  # noqa: E731
     elif backend == "msgspec":
         store = JsonFloor(paths.json_file(ctx.workspace))

@@ -18,7 +18,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from . import results as res
-from .backends import BACKENDS, LABELS
+from .backends import KNOWN_BACKENDS, LABELS
 from .report import seed_verdict
 from .scenarios import SCENARIOS
 
@@ -30,8 +30,9 @@ COLORS = {
     "sqlite": "tab:blue",
     "apsw": "tab:green",
     "sqlite3": "tab:gray",
+    "sidecar": "tab:cyan",
 }
-STYLES = {"json": "-", "msgspec": "--", "sqlite": "-", "apsw": "--", "sqlite3": ":"}
+STYLES = {"json": "-", "msgspec": "--", "sqlite": "-", "apsw": "--", "sqlite3": ":", "sidecar": "-."}
 # How a size's verdict on the seed's ratio is marked on the JSON / SQLite line.
 VERDICT_MARKS = {
     "PASS": ("^", "tab:green", "PASS (whole 95 % interval at or above the target)"),
@@ -55,7 +56,7 @@ def _sizes(results: dict[str, Any], name: str) -> list[int]:
 
 
 def _time_panel(ax: Any, results: dict[str, Any], name: str) -> None:
-    for backend in BACKENDS:
+    for backend in KNOWN_BACKENDS:
         measured, projected = [], []
         for n in _sizes(results, name):
             c = res.cell(results, name, n, backend)

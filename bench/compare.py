@@ -29,7 +29,7 @@ from typing import Any
 from ait42_session import compute_workspace_hash
 
 from . import environment, measure, results as res, speed_class
-from .backends import BACKENDS, JSON_FILE_BACKENDS
+from .backends import BACKENDS, JSON_FILE_BACKENDS, KNOWN_BACKENDS
 from .plan import Budget, Settings, json_feasible, plan_for, projected_cell, too_big
 from .report import progress_line
 from .results import Cell, Status
@@ -125,7 +125,7 @@ class Runner:
             paths, config.cache_dir / "work" / workload.key, json_store=json_ok, sqlite_store=True
         )
         self.pyperf_dir.mkdir(parents=True, exist_ok=True)
-        for backend in BACKENDS:
+        for backend in KNOWN_BACKENDS:
             (self.pyperf_dir / f"{backend}-n{n}.json").unlink(missing_ok=True)
         reads_first = sorted(config.scenarios, key=lambda s: SCENARIOS[s].kind != "read")
         try:
@@ -267,6 +267,7 @@ class Runner:
         ops = trace.load(trace.ensure())
         estimate = self.estimate_replay(ops, workload.n)
         json_store = "json" in self.config.backends and estimate is not None and estimate <= box
+        sidecar = "sidecar" in self.config.backends
         why = None
         if not json_store:
             if "json" not in self.config.backends:
@@ -276,7 +277,9 @@ class Runner:
             else:
                 why = f"JSON store not replayed: about {estimate:.0f} s, over the trace box of {box:.0f} s"
         log(f"== trace replay on {workload.key}" + (f" ({why})" if why else ""))
-        outcome = trace.replay_both(workload, self.config.cache_dir, box=box, json_store=json_store)
+        outcome = trace.replay_both(
+            workload, self.config.cache_dir, box=box, json_store=json_store, sidecar=sidecar
+        )
         outcome["json_estimate_seconds"] = estimate
         outcome["note"] = why
         self.results["trace"][str(workload.n)] = outcome

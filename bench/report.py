@@ -231,6 +231,27 @@ def summary_line(results: dict[str, Any]) -> str:
     )
 
 
+def sidecar_table(results: dict[str, Any]) -> str:
+    """The sidecar's round trip: the same call in process and through ``ait42-session serve``."""
+    lines = [
+        "| Scenario | Sessions | In process median (ms) | Sidecar median (ms) | Round trip (ms) "
+        "| In process p95 (ms) | Sidecar p95 (ms) | Sidecar / in process [95% CI] |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name in _scenarios(results):
+        for n in _sizes(results):
+            inside, served = res.cell(results, name, n, "sqlite"), res.cell(results, name, n, "sidecar")
+            if not (inside and served and inside.summary and served.summary):
+                continue
+            a, b = inside.summary, served.summary
+            lines.append(
+                f"| {name} | {n:,} | {_ms(a['median'])} | {_ms(b['median'])} | "
+                f"{_ms(b['median'] - a['median'])} | {_ms(a['p95'])} | {_ms(b['p95'])} | "
+                f"{_ratio_text(res.ratio(results, name, n, 'sidecar', 'sqlite'))} |"
+            )
+    return "\n".join(lines) if len(lines) > 2 else ""
+
+
 def memory_table(results: dict[str, Any]) -> str:
     lines = [
         "| Scenario | Sessions | JSON peak | msgspec floor peak | SQLite peak | APSW floor peak |",
@@ -462,6 +483,21 @@ def sizes_not_run(results: dict[str, Any]) -> str:
     )
 
 
+def _sidecar_section(results: dict[str, Any]) -> str:
+    table = sidecar_table(results)
+    if not table:
+        return ""
+    return f"""## The SQLite store behind its sidecar
+
+The same calls in process (`sqlite`) and through `ait42-session serve` (`sidecar`: one JSON-RPC
+request down a pipe, the answer back, decoded into the models as the board would parse it); the
+difference of the medians is what the process boundary costs a call.
+
+{table}
+
+"""
+
+
 def render(results: dict[str, Any], charts: list[str]) -> str:
     meta = results["meta"]
     s = meta["settings"]
@@ -548,7 +584,7 @@ at most that much.
 
 {speed_class_table(results)}
 
-## Peak memory of one call
+{_sidecar_section(results)}## Peak memory of one call
 
 Growth of the resident set during the first call in a fresh process (Linux high-water mark).
 

@@ -36,6 +36,7 @@ from ait42_session import (
     WorktreeSession,
 )
 
+from .sidecar_store import SidecarStore
 from .stores import build, working_copy
 from .text import AGENT_NAMES, SEARCH_WORD, TASK_TEMPLATES, corpus
 from .workloads import MAIN_WORKSPACE, Workload, format_time
@@ -360,8 +361,10 @@ def replay_both(
     box: float = 1800.0,
     trace_path: Path = TRACE_FILE,
     json_store: bool = True,
+    sidecar: bool = False,
 ) -> dict[str, Any]:
-    """Replay the trace on copies of the workload's stores; timings per store and kind."""
+    """Replay the trace on copies of the workload's stores; timings per store and kind. With
+    ``sidecar``, also on the SQLite store behind ``ait42-session serve`` (its own copy)."""
     ops = load(ensure(trace_path))
     paths = build(workload, cache_dir, json_store=json_store)
     work = working_copy(
@@ -373,6 +376,12 @@ def replay_both(
     stores: dict[str, Any] = {"sqlite": SqliteSessionRepository.with_path(work.db)}
     if json_store:
         stores["json"] = JsonSessionRepository(work.sessions_dir)
+    if sidecar:
+        served = working_copy(
+            paths, cache_dir / "work" / f"trace-sidecar-{workload.key}",
+            json_store=False, sqlite_store=True,
+        )  # fmt: skip
+        stores["sidecar"] = SidecarStore(served.db)
     samples: dict[str, dict[str, list[float]]] = {name: defaultdict(list) for name in stores}
     rng = random.Random(f"replay:{workload.key}")
     mismatches: list[str] = []
@@ -397,6 +406,8 @@ def replay_both(
         for store in stores.values():
             store.close()
         shutil.rmtree(work.root, ignore_errors=True)
+        if sidecar:
+            shutil.rmtree(served.root, ignore_errors=True)
     return {
         "trace": trace_path.name,
         "operations": len(ops),

@@ -236,6 +236,27 @@ def test_the_json_floor_runs_every_scenario_and_restores_the_file(
     assert len(json.loads(settled)) == workload.n
 
 
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_every_scenario_answers_right_through_the_sidecar(scenario: str, tmp_path: Path) -> None:
+    workload = Workload("light", 40)
+    paths = working_copy(
+        build(workload, tmp_path / "cache", progress=False),
+        tmp_path / "work",
+        json_store=False,
+        sqlite_store=True,
+    )
+    case, close = open_case("sidecar", scenario, paths, workload)
+    try:
+        for _ in range(2):
+            if case.before:
+                case.before()
+            case.check(case.run())
+            if case.after:
+                case.after()
+    finally:
+        close()
+
+
 # --- the stores the harness builds ------------------------------------------------------------
 
 
