@@ -5,8 +5,8 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import re
 import os
+import re
 import pty
 import struct
 import subprocess
@@ -282,3 +282,41 @@ def test_progress_without_tqdm_is_a_plain_counter(sessions_dir, monkeypatch, cap
 
     err = capsys.readouterr().err
     assert "importing 5/5 files" in err
+
+
+def test_stats_count_only_files_that_brought_a_session_in(tmp_path, ait42_home):
+    folder = tmp_path / "sessions"
+    editor_file(folder, "00000000000000aa", 2)
+    refused = editor_file(folder, "00000000000000bb", 1)
+    data = json.loads(refused.read_text())
+    data[0]["status"] = "exploded"  # its only session breaks the rules
+    refused.write_text(json.dumps(data, indent=2))
+    assert run("import", str(folder)).returncode == 1
+    stats = json.loads(run("stats", "--json").stdout)
+    assert (stats["imported_files"], stats["files_with_problems"]) == (1, 1)
+    assert re.search(r"imported JSON files +1\n", run("stats").stdout)
+
+
+def test_search_says_when_the_workspace_is_unknown(sessions_dir, ait42_home, tmp_path):
+    assert run("import").returncode == 0
+    stranger = tmp_path / "never-opened"
+    stranger.mkdir()
+    result = run("search", "bug", "--workspace", str(stranger))
+    assert result.returncode == 1 and "unknown workspace" in result.stderr
+    assert result.stdout == ""
+
+
+def test_search_with_prefix_finds_a_half_typed_word(sessions_dir, ait42_home, workspace):
+    editor_file(sessions_dir, compute_workspace_hash(workspace), 3)
+    assert run("import").returncode == 0
+    assert run("search", "plea", "--workspace", workspace).stdout == ""
+    found = run("search", "plea", "--workspace", workspace, "--prefix")
+    assert found.returncode == 0 and "[please]" in found.stdout
+
+
+def test_workspaces_lists_what_the_store_knows(sessions_dir, ait42_home):
+    assert run("import").returncode == 0
+    listed = json.loads(run("workspaces", "--json").stdout)
+    assert sorted(w["session_count"] for w in listed) == [5, 30, 30, 30, 30]
+    assert all(w["path"] is None for w in listed)  # imported by hash, not opened yet
+    assert all(w["last_activity"] for w in listed)

@@ -14,7 +14,8 @@ from .errors import (
     ValidationError,
 )
 from .models import ChatMessage, WorktreeInstance, WorktreeSession
-from .queries import SearchHit, SessionFilters, SessionSort, SessionSummary
+from .queries import PruneReport, SearchHit, SessionFilters, SessionSort, SessionSummary
+from .queries import WorkspaceInfo
 from .repository import SessionRepository
 from .sqlite_repo import SqliteSessionRepository
 from .workspace import compute_workspace_hash
@@ -45,6 +46,7 @@ __all__ = [
     "ImportReport",
     "JsonSessionRepository",
     "MigrationError",
+    "PruneReport",
     "NotFoundError",
     "SearchHit",
     "SessionError",
@@ -56,6 +58,7 @@ __all__ = [
     "StoreCorruptedError",
     "ValidationError",
     "WorktreeInstance",
+    "WorkspaceInfo",
     "WorktreeSession",
     "compute_workspace_hash",
     "export_json",
