@@ -16,7 +16,7 @@ from ait42_session.models import ChatMessage, WorktreeInstance, WorktreeSession
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLE_SESSIONS = FIXTURES / "editor-sample-sessions.json"
-STORES = ["json", "sqlite"]
+STORES = ["json", "sqlite", "postgres"]
 
 
 def at(minutes: int, day: int = 13) -> str:
@@ -86,17 +86,32 @@ def ait42_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def open_store(kind: str, tmp_path: Path) -> Any:
-    """A fresh store of the given kind ("json" or "sqlite") under ``tmp_path``."""
+    """A store of the given kind ("json", "sqlite" or "postgres") belonging to ``tmp_path``:
+    fresh the first time, the same one when opened again."""
     if kind == "json":
         return JsonSessionRepository(tmp_path / "sessions")
+    if kind == "postgres":
+        from ait42_session import PostgresSessionRepository
+        from postgres_cluster import database_for
+
+        return PostgresSessionRepository.connect(database_for(tmp_path))
     from ait42_session.sqlite_repo import SqliteSessionRepository
 
     return SqliteSessionRepository.with_path(tmp_path / "sessions.db")
 
 
+@pytest.fixture(autouse=True)
+def _postgres_databases_dropped(tmp_path: Path) -> Iterator[None]:
+    """Drop the PostgreSQL databases a test made (the cluster itself lives on)."""
+    yield
+    from postgres_cluster import drop_databases
+
+    drop_databases(tmp_path)
+
+
 @pytest.fixture(params=STORES)
 def store_kind(request: pytest.FixtureRequest) -> str:
-    """Which store a contract test runs against: "json" or "sqlite"."""
+    """Which store a contract test runs against: "json", "sqlite" or "postgres"."""
     return request.param
 
 

@@ -1,8 +1,9 @@
-"""Property: for any sessions and any filters, sort and page, both stores answer alike.
+"""Property: for any sessions and any filters, sort and page, every store answers alike.
 
 Hypothesis generates sessions with mixed timestamp formats and offsets, None durations, unicode
-tasks and agent names, and random queries; the SQLite store must return the same sessions, in
-the same order, as the JSON store's plain Python evaluation of the editor's rules.
+tasks and agent names, and random queries; the SQLite store and the PostgreSQL store must each
+return the same sessions, in the same order, as the JSON store's plain Python evaluation of the
+editor's rules.
 """
 
 from __future__ import annotations
@@ -115,14 +116,24 @@ def queries(draw, stored: list[WorktreeSession]):
     return filters, sort, limit, offset
 
 
-@pytest.fixture(scope="module")
-def stores(tmp_path_factory):
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def stores(request, tmp_path_factory):
+    """The JSON store (the editor's rules in plain Python) and a store to hold to them."""
     folder = tmp_path_factory.mktemp("equivalence")
     json_store = JsonSessionRepository(folder / "sessions")
-    sqlite_store = SqliteSessionRepository.with_path(folder / "sessions.db")
-    yield json_store, sqlite_store
+    if request.param == "postgres":
+        from postgres_cluster import database_for, drop_databases
+
+        from ait42_session import PostgresSessionRepository
+
+        other = PostgresSessionRepository.connect(database_for(folder))
+    else:
+        other = SqliteSessionRepository.with_path(folder / "sessions.db")
+    yield json_store, other
     json_store.close()
-    sqlite_store.close()
+    other.close()
+    if request.param == "postgres":
+        drop_databases(folder)
 
 
 @settings(

@@ -922,6 +922,7 @@ def test_a_store_is_a_context_manager_and_data_outlives_it(
         ).to_json()
 
 
+@pytest.mark.parametrize("store_kind", ["json", "sqlite"])  # the server's place is its DSN
 def test_new_default_lives_under_ait42_home(
     store_kind: str, workspace: str, ait42_home: Path
 ) -> None:

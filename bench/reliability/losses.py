@@ -157,5 +157,7 @@ def half_written(ops: list[dict[str, Any]], sessions: dict[str, Any]) -> list[st
 
 def left_empty(store: str, path: Path) -> bool:
     """True when the store's file exists and holds nothing (SIGKILL after a truncation)."""
-    files = list(path.glob("*.json")) if store == "json" else [path]
+    if store == "postgres":
+        return False  # a server's tables, no file of ours
+    files = list(Path(path).glob("*.json")) if store == "json" else [Path(path)]
     return any(f.is_file() and not f.read_bytes().strip() for f in files)

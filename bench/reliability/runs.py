@@ -37,11 +37,15 @@ def store_path(store: str, root: Path) -> Path:
     return root / ("sessions.db" if store == "sqlite" else "sessions")
 
 
-def run_concurrent(store: str, processes: int, writes: int, root: Path, seed: int = 1) -> Figures:
-    """``processes`` workers × ``writes`` mixed writes on one store at once."""
+def run_concurrent(
+    store: str, processes: int, writes: int, root: Path, seed: int = 1, dsn: str | None = None
+) -> Figures:
+    """``processes`` workers × ``writes`` mixed writes on one store at once (``dsn``: the
+    PostgreSQL database, for ``store="postgres"``)."""
     started = time.perf_counter()
     root.mkdir(parents=True, exist_ok=True)
-    workspace, path = make_workspace(root), store_path(store, root)
+    workspace = make_workspace(root)
+    path: Any = dsn if store == "postgres" else store_path(store, root)
     open_store(store, path).close()  # the editor has its store before windows open
     go = root / "go"
     procs, acks_paths = [], []

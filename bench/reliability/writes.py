@@ -92,10 +92,18 @@ def apply_op(repo: Any, workspace: str, op: dict[str, Any]) -> None:
 
 
 def open_store(store: str, path: str | Path) -> Any:
-    from ait42_session import JsonSessionRepository, SqliteSessionRepository
+    """The store a run writes: ``path`` is the SQLite file, the JSON store's folder, or (for
+    ``postgres``) the server's DSN."""
+    from ait42_session import (
+        JsonSessionRepository,
+        PostgresSessionRepository,
+        SqliteSessionRepository,
+    )
 
     if store == "sqlite":
         return SqliteSessionRepository.with_path(path)
     if store == "json":
         return JsonSessionRepository(path)
+    if store == "postgres":
+        return PostgresSessionRepository.connect(str(path), max_size=2)
     raise ValueError(f"unknown store {store!r}")

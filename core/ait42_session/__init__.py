@@ -21,6 +21,7 @@ from .sqlite_repo import SqliteSessionRepository
 from .workspace import compute_workspace_hash
 
 from .json_repo import JsonSessionRepository
+from .postgres import PostgresSessionRepository
 from .migration import (
     DualWriteRepository,
     ExportReport,
@@ -48,6 +49,7 @@ __all__ = [
     "MigrationError",
     "PruneReport",
     "NotFoundError",
+    "PostgresSessionRepository",
     "SearchHit",
     "SessionError",
     "SessionFilters",

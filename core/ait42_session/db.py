@@ -41,9 +41,10 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 _SQLITE_HEADER = b"SQLite format 3\x00"
 
 
-def migration_scripts() -> list[tuple[int, str, str]]:
-    """(version, file name, SQL) of every shipped migration, in order; versions run 1, 2, ..."""
-    folder = resources.files("ait42_session.migrations")
+def migration_scripts(engine: str = "sqlite") -> list[tuple[int, str, str]]:
+    """(version, file name, SQL) of every shipped migration of ``engine`` (``sqlite`` or
+    ``postgres``), in order; versions run 1, 2, ..."""
+    folder = resources.files("ait42_session.migrations").joinpath(engine)
     found = []
     for entry in folder.iterdir():
         match = _MIGRATION_NAME.match(entry.name)

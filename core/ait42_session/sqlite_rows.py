@@ -15,7 +15,7 @@ import json
 from bisect import bisect_right
 from itertools import starmap
 from operator import itemgetter
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import apsw
 import msgspec
@@ -35,6 +35,7 @@ __all__ = [
     "session_from_row",
     "summary_from_row",
     "sessions_from_rows",
+    "assemble_sessions",
     "insert_session",
     "replace_session",
     "write_children",
@@ -173,9 +174,10 @@ def summary_from_row(row: Sequence[Any], ws: str) -> SessionSummary:
 # records without running Python code per row (loading is the hot path of get_all_sessions).
 _PK = itemgetter(0)
 _CHILDREN = (
-    (sql.INSTANCES_OF, WorktreeInstance, itemgetter(*range(1, 16)), itemgetter(16), "instances"),
-    (sql.MESSAGES_OF, ChatMessage, itemgetter(*range(1, 6)), itemgetter(6), "chat_history"),
+    ("instances", WorktreeInstance, itemgetter(*range(1, 16)), itemgetter(16)),
+    ("chat_history", ChatMessage, itemgetter(*range(1, 6)), itemgetter(6)),
 )
+_CHILD_STATEMENTS = {"instances": sql.INSTANCES_OF, "chat_history": sql.MESSAGES_OF}
 
 
 def _records(rows: list[Sequence[Any]], cls: Any, fields: Any, extra: Any) -> list[Any]:
@@ -200,18 +202,19 @@ def _attach(rows: list[Sequence[Any]], records: list[Any], by_pk: dict[int, Any]
             start = stop
 
 
-def sessions_from_rows(
-    con: apsw.Connection, rows: list[Sequence[Any]], ws: str
-) -> list[WorktreeSession]:
-    """Whole sessions from their ``SESSION_COLUMNS`` rows, in row order; the children of all
-    of them loaded in two statements."""
+ChildRows = Callable[[str, list[int]], list[Sequence[Any]]]
+
+
+def assemble_sessions(rows: list[Sequence[Any]], ws: str, children: ChildRows) -> list[WorktreeSession]:
+    """Whole sessions from their ``SESSION_COLUMNS`` rows, in row order. ``children(name,
+    pks)`` returns the rows of ``instances`` or ``chat_history`` of those sessions, in
+    ``INSTANCE_COLUMNS`` / ``MESSAGE_COLUMNS`` order, sorted by session pk (any engine)."""
     sessions = [session_from_row(row, ws) for row in rows]
     if not sessions:
         return sessions
     by_pk = {row[0]: session for row, session in zip(rows, sessions)}
-    pks = sql.pk_list(by_pk)
-    for statement, cls, fields, extra, name in _CHILDREN:
-        found = con.execute(statement, {"pks": pks}).fetchall()
+    for name, cls, fields, extra in _CHILDREN:
+        found = children(name, list(by_pk))
         if found:
             records = _records(found, cls, fields, extra)
             if len(sessions) == 1:
@@ -219,6 +222,17 @@ def sessions_from_rows(
             else:
                 _attach(found, records, by_pk, name)
     return sessions
+
+
+def sessions_from_rows(
+    con: apsw.Connection, rows: list[Sequence[Any]], ws: str
+) -> list[WorktreeSession]:
+    """Whole sessions from their rows; the children of all of them in two statements."""
+
+    def children(name: str, pks: list[int]) -> list[Sequence[Any]]:
+        return con.execute(_CHILD_STATEMENTS[name], {"pks": sql.pk_list(pks)}).fetchall()
+
+    return assemble_sessions(rows, ws, children)
 
 
 # --- one whole session -----------------------------------------------------------------------

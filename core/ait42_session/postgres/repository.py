@@ -1,0 +1,436 @@
+"""PostgresSessionRepository: the session repository on a PostgreSQL server.
+
+The same protocol, results, errors, order and tie-breaks as ``SqliteSessionRepository``: it
+checks its arguments with ``checks``, builds its parameters and models with ``sqlite_rows``
+(the columns are the same), and differs in what a server needs. Every write runs in one
+transaction that first locks the session's row (``SELECT ... FOR UPDATE``), so concurrent
+``add_chat_message`` calls get distinct positions and status changes never interleave, on one
+machine or many; a write that loses a race or its connection is run again (``database``).
+
+Search: each text's words (``fulltext.tokens``, the same split SQLite's FTS5 uses here) are
+stored as a tsvector; a search finds candidates holding every word through GIN indexes, best
+first by ``ts_rank``, then checks the exact phrases in Python (``fulltext.match``), which also
+makes the snippet, as the JSON store makes it.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import psycopg
+
+from .. import sqlite_rows
+from ..checks import (
+    require_instance_id,
+    require_instance_status,
+    require_message,
+    require_search,
+    require_session,
+    require_session_id,
+)
+from ..errors import AlreadyExistsError, NotFoundError, ValidationError
+from ..fulltext import match, query_terms, tokens
+from ..models import I64_MAX, ChatMessage, WorktreeSession
+from ..queries import (
+    DateBound,
+    PruneReport,
+    SearchHit,
+    SessionFilters,
+    SessionSort,
+    SessionSummary,
+    WorkspaceInfo,
+    check_page,
+    check_query,
+    joined_agent_names,
+)
+from ..timestamps import now_rfc3339
+from ..workspace import require_workspace_path, workspace_identity
+from . import sql
+from .database import PostgresDatabase
+
+__all__ = ["PostgresSessionRepository"]
+
+# PostgreSQL keeps at most 256 positions per word, each at most 16383, and words under 2 KiB.
+_MAX_POSITIONS, _MAX_POSITION, _MAX_WORD_BYTES = 256, 16383, 2046
+_SEARCHES = (("task", sql.SEARCH_TASKS), ("message", sql.SEARCH_MESSAGES),
+             ("output", sql.SEARCH_OUTPUTS))  # fmt: skip
+_CHILD_STATEMENTS = {"instances": sql.INSTANCES_OF, "chat_history": sql.MESSAGES_OF}
+
+
+def words(text: str | None) -> str | None:
+    """A tsvector literal of ``text``'s words with their positions (for phrase ranking)."""
+    if text is None:
+        return None
+    positions: dict[str, list[int]] = defaultdict(list)
+    for n, token in enumerate(tokens(text), 1):
+        kept = positions[token]
+        if len(kept) < _MAX_POSITIONS:
+            kept.append(min(n, _MAX_POSITION))
+    return " ".join(
+        f"'{token}':{','.join(map(str, found))}"
+        for token, found in positions.items()
+        if _indexable(token)
+    )
+
+
+def _indexable(token: str) -> bool:
+    return len(token.encode("utf-8")) <= _MAX_WORD_BYTES
+
+
+def _tsquery(terms: list[tuple[str, ...]], prefix: bool) -> str | None:
+    """Every word of every term, ANDed (the phrases are checked afterwards); None when no word
+    can be in the index (PostgreSQL indexes no word over 2 KiB)."""
+    parts = [f"'{token}'" for term in terms for token in term if _indexable(token)]
+    if not parts:
+        return None
+    if prefix and _indexable(terms[-1][-1]):
+        parts[-1] += ":*"
+    return " & ".join(parts)
+
+
+def _like(needle: str) -> str:
+    escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _workspace(workspace_path: object) -> tuple[str, str]:
+    return workspace_identity(require_workspace_path(workspace_path))
+
+
+def _not_found(session_id: str) -> NotFoundError:
+    return NotFoundError(f"session {session_id!r} not found in this workspace")
+
+
+def _session_params(session: WorktreeSession, ws: str) -> dict[str, Any]:
+    params = sqlite_rows.session_params(session, ws)
+    params.update(
+        task_folded=session.task.casefold(),
+        id_folded=session.id.casefold(),
+        agents_folded=params["agent_names"].casefold(),
+        task_words=words(session.task),
+    )
+    return params
+
+
+def _where(ws: str, query: Any) -> tuple[tuple[str, ...], dict[str, Any]]:
+    where = [sql.FILTER_WORKSPACE]
+    params: dict[str, Any] = {"ws": ws}
+    if query.types:
+        where.append(sql.filter_in("s.type", "type", len(query.types)))
+        params.update({f"type{n}": v for n, v in enumerate(query.types)})
+    if query.statuses:
+        where.append(sql.filter_in("s.status", "status", len(query.statuses)))
+        params.update({f"status{n}": v for n, v in enumerate(query.statuses)})
+    if query.from_ns is not None:
+        where.append(sql.FILTER_FROM)
+        params["from_ns"] = query.from_ns
+    if query.to_ns is not None:
+        where.append(sql.FILTER_TO)
+        params["to_ns"] = query.to_ns
+    if query.needle is not None:
+        where.append(sql.FILTER_TEXT)
+        params["like"] = _like(query.needle)
+    return tuple(where), params
+
+
+class PostgresSessionRepository:
+    """Sessions of every workspace in one PostgreSQL database; see ``SessionRepository``."""
+
+    def __init__(self, database: PostgresDatabase) -> None:
+        self._db = database
+
+    @classmethod
+    def connect(cls, dsn: str, *, min_size: int = 1, max_size: int = 8) -> "PostgresSessionRepository":
+        """The store in the database at ``dsn`` (``postgresql://user@host/db`` or key=value);
+        its schema is created or upgraded first."""
+        return cls(PostgresDatabase(dsn, min_size=min_size, max_size=max_size))
+
+    @property
+    def database(self) -> PostgresDatabase:
+        return self._db
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "PostgresSessionRepository":
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self._db.name!r})"
+
+    # --- writes --------------------------------------------------------------------------------
+
+    def _ensure_workspace(self, con: psycopg.Connection[Any], ws: str, real_path: str) -> None:
+        con.execute(sql.ENSURE_WORKSPACE, {"hash": ws, "path": real_path, "now": now_rfc3339()})
+
+    @staticmethod
+    def _locked(con: psycopg.Connection[Any], ws: str, session_id: str) -> int:
+        row = con.execute(sql.LOCK_SESSION, {"ws": ws, "id": session_id}).fetchone()
+        if row is None:
+            raise _not_found(session_id)
+        return row[0]
+
+    @staticmethod
+    def _write_children(con: psycopg.Connection[Any], pk: int, session: WorktreeSession) -> None:
+        keep = [i.instance_id for i in session.instances]
+        con.execute(sql.DELETE_INSTANCES_NOT_IN, {"session_pk": pk, "keep": keep})
+        with con.cursor() as cur:
+            if session.instances:
+                cur.executemany(sql.UPSERT_INSTANCE, [
+                    {**sqlite_rows.instance_params(pk, i), "output_words": words(i.output)}
+                    for i in session.instances
+                ])  # fmt: skip
+            count = len(session.chat_history)
+            cur.execute(sql.DELETE_MESSAGES_FROM, {"session_pk": pk, "count": count})
+            if session.chat_history:
+                cur.executemany(sql.UPSERT_MESSAGE, [
+                    {**sqlite_rows.message_params(pk, n, m), "content_words": words(m.content)}
+                    for n, m in enumerate(session.chat_history)
+                ])  # fmt: skip
+
+    def create_session(self, workspace_path: str, session: WorktreeSession) -> WorktreeSession:
+        ws, real_path = _workspace(workspace_path)
+        self._insert(ws, real_path, [require_session(session)])
+        return session.stored_copy(ws)
+
+    def create_sessions(self, workspace_path: str, sessions: Iterable[WorktreeSession]) -> int:
+        """Store many new sessions in one transaction; how many (see the SQLite store's)."""
+        ws, real_path = _workspace(workspace_path)
+        batch = [require_session(session) for session in sessions]
+        self._insert(ws, real_path, batch)
+        return len(batch)
+
+    def _insert(self, ws: str, real_path: str, batch: list[WorktreeSession]) -> None:
+        seen: set[str] = set()
+        for session in batch:
+            if session.id in seen:
+                raise AlreadyExistsError(f"session {session.id!r} appears twice in the batch")
+            seen.add(session.id)
+
+        def work(con: psycopg.Connection[Any]) -> None:
+            self._ensure_workspace(con, ws, real_path)
+            for session in batch:
+                if con.execute(sql.SESSION_PK, {"ws": ws, "id": session.id}).fetchone():
+                    raise AlreadyExistsError(
+                        f"session {session.id!r} already exists in this workspace"
+                    )
+                pk = con.execute(sql.INSERT_SESSION, _session_params(session, ws)).fetchone()[0]
+                self._write_children(con, pk, session)
+
+        self._db.write(work)
+
+    def update_session(self, workspace_path: str, session: WorktreeSession) -> WorktreeSession:
+        ws, _ = _workspace(workspace_path)
+        require_session(session)
+
+        def work(con: psycopg.Connection[Any]) -> None:
+            pk = self._locked(con, ws, session.id)
+            con.execute(sql.UPDATE_SESSION, {**_session_params(session, ws), "pk": pk})
+            self._write_children(con, pk, session)
+
+        self._db.write(work)
+        return session.stored_copy(ws)
+
+    def delete_session(self, workspace_path: str, session_id: str) -> None:
+        ws, _ = _workspace(workspace_path)
+        require_session_id(session_id)
+        self._db.write(
+            lambda con: con.execute(sql.DELETE_SESSION, {"pk": self._locked(con, ws, session_id)})
+        )
+
+    def add_chat_message(self, workspace_path: str, session_id: str, message: ChatMessage) -> None:
+        ws, _ = _workspace(workspace_path)
+        require_session_id(session_id)
+        require_message(message)
+        now = now_rfc3339()
+
+        def work(con: psycopg.Connection[Any]) -> None:
+            pk = self._locked(con, ws, session_id)
+            position = con.execute(sql.NEXT_MESSAGE_POSITION, {"session_pk": pk}).fetchone()[0]
+            params = sqlite_rows.message_params(pk, position, message)
+            con.execute(sql.UPSERT_MESSAGE, {**params, "content_words": words(message.content)})
+            con.execute(sql.TOUCH_SESSION, sqlite_rows.touch_params(pk, now))
+
+        self._db.write(work)
+
+    def update_instance_status(
+        self, workspace_path: str, session_id: str, instance_id: int, new_status: str
+    ) -> None:
+        ws, _ = _workspace(workspace_path)
+        require_session_id(session_id)
+        require_instance_id(instance_id)
+        require_instance_status(new_status)
+        now = now_rfc3339()
+        missing = NotFoundError(f"instance {instance_id} not found in session {session_id!r}")
+
+        def work(con: psycopg.Connection[Any]) -> None:
+            pk = self._locked(con, ws, session_id)
+            if not 0 <= instance_id <= I64_MAX:
+                raise missing
+            params = {"status": new_status, "session_pk": pk, "instance_id": instance_id}
+            if con.execute(sql.SET_INSTANCE_STATUS, params).rowcount == 0:
+                raise missing
+            con.execute(sql.TOUCH_SESSION, sqlite_rows.touch_params(pk, now))
+
+        self._db.write(work)
+
+    # --- reads ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _sessions(con: psycopg.Connection[Any], rows: list[Sequence[Any]], ws: str) -> list[WorktreeSession]:
+        def children(name: str, pks: list[int]) -> list[Sequence[Any]]:
+            return con.execute(_CHILD_STATEMENTS[name], {"pks": pks}).fetchall()
+
+        return sqlite_rows.assemble_sessions(rows, ws, children)
+
+    def get_session(self, workspace_path: str, session_id: str) -> WorktreeSession:
+        ws, _ = _workspace(workspace_path)
+        require_session_id(session_id)
+
+        def work(con: psycopg.Connection[Any]) -> WorktreeSession:
+            row = con.execute(sql.GET_SESSION, {"ws": ws, "id": session_id}).fetchone()
+            if row is None:
+                raise _not_found(session_id)
+            return self._sessions(con, [row], ws)[0]
+
+        return self._db.read(work)
+
+    def get_all_sessions(self, workspace_path: str) -> list[WorktreeSession]:
+        if isinstance(workspace_path, str) and not workspace_path.strip():
+            return []  # the editor relies on an empty list for a blank path
+        return self.query_sessions(workspace_path)
+
+    def _page(self, columns: str, workspace_path: object, filters: SessionFilters | None,
+              sort: SessionSort | None, limit: int | None,
+              offset: int) -> tuple[str, str, dict[str, Any]]:  # fmt: skip
+        ws, _ = _workspace(workspace_path)
+        query = check_query(filters, sort)
+        check_page(limit, offset)
+        where, params = _where(ws, query)
+        paged = limit is not None or offset > 0
+        if paged:
+            params.update({"limit": None if limit is None else min(limit, I64_MAX),
+                           "offset": min(offset, I64_MAX)})  # fmt: skip
+        statement = sql.select_sessions(columns, where, query.sort_field, query.descending, paged)
+        return ws, statement, params
+
+    def query_sessions(
+        self,
+        workspace_path: str,
+        filters: SessionFilters | None = None,
+        sort: SessionSort | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[WorktreeSession]:
+        ws, statement, params = self._page(sql.SESSION_COLUMNS, workspace_path, filters, sort,
+                                           limit, offset)  # fmt: skip
+        return self._db.read(
+            lambda con: self._sessions(con, con.execute(statement, params).fetchall(), ws)
+        )
+
+    def list_sessions(
+        self,
+        workspace_path: str,
+        filters: SessionFilters | None = None,
+        sort: SessionSort | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[SessionSummary]:
+        ws, statement, params = self._page(sql.SUMMARY_COLUMNS, workspace_path, filters, sort,
+                                           limit, offset)  # fmt: skip
+        rows = self._db.read(lambda con: con.execute(statement, params).fetchall())
+        return [sqlite_rows.summary_from_row(row, ws) for row in rows]
+
+    def count_sessions(self, workspace_path: str, filters: SessionFilters | None = None) -> int:
+        ws, _ = _workspace(workspace_path)
+        where, params = _where(ws, check_query(filters, None))
+        statement = sql.count_sessions(where)
+        return self._db.read(lambda con: con.execute(statement, params).fetchone()[0])
+
+    def search(
+        self, workspace_path: str, text: str, limit: int = 50, *, prefix: bool = False
+    ) -> list[SearchHit]:
+        """Full text over tasks, messages and outputs, best first; with ``prefix``, the last
+        word also matches the words it begins. Rank: minus the number of occurrences."""
+        ws, _ = _workspace(workspace_path)
+        text, limit = require_search(text, limit)
+        terms = query_terms(text)
+        if not terms or limit == 0:
+            return []
+        query = _tsquery(terms, bool(prefix))
+        if query is None:
+            return []
+        params = {"ws": ws, "query": query}
+
+        def work(con: psycopg.Connection[Any]) -> list[SearchHit]:
+            hits: list[SearchHit] = []
+            for kind, statement in _SEARCHES:
+                found = 0
+                # A server-side cursor: candidates come in batches, best first, until enough
+                # of them hold the exact phrases.
+                with con.cursor(name=f"ait42_search_{kind}") as cur:
+                    cur.itersize = 64
+                    cur.execute(statement, params)
+                    for session_id, message_id, instance_id, doc, _ in cur:
+                        matched = match(doc, terms, bool(prefix))
+                        if matched is None:
+                            continue  # every word is there, but not as the phrase asked
+                        occurrences, snippet = matched
+                        hits.append(SearchHit(session_id, kind, snippet, -float(occurrences),
+                                              message_id, instance_id))  # fmt: skip
+                        found += 1
+                        if found == limit:
+                            break
+            hits.sort(key=lambda hit: hit.rank)
+            return hits[:limit]
+
+        return self._db.read(work)
+
+    # --- day-to-day operations -------------------------------------------------------------------
+
+    def list_workspaces(self) -> list[WorkspaceInfo]:
+        rows = self._db.read(lambda con: con.execute(sql.LIST_WORKSPACES).fetchall())
+        return [WorkspaceInfo(*row) for row in rows]
+
+    def workspace_known(self, workspace_path: str) -> bool:
+        ws, _ = _workspace(workspace_path)
+        return self._db.read(lambda con: con.execute(sql.WORKSPACE_KNOWN, {"ws": ws}).fetchone()[0])
+
+    def data_version(self) -> int:
+        return self._db.read(lambda con: con.execute(sql.DATA_VERSION).fetchone()[0])
+
+    def prune(
+        self,
+        workspace_path: str,
+        *,
+        older_than: _dt.timedelta | DateBound | None = None,
+        statuses: Sequence[str] | None = None,
+        dry_run: bool = False,
+    ) -> PruneReport:
+        """Delete old sessions of the workspace (see the SQLite store's ``prune``)."""
+        ws, _ = _workspace(workspace_path)
+        if older_than is None and not statuses:
+            raise ValidationError("prune needs older_than, statuses or both")
+        if isinstance(older_than, _dt.timedelta):
+            if older_than < _dt.timedelta(0):
+                raise ValidationError("older_than must not be a negative age")
+            older_than = _dt.datetime.now(_dt.timezone.utc) - older_than
+        query = check_query(SessionFilters(statuses=statuses, date_to=older_than), None)
+        params = {"ws": ws, "before_ns": I64_MAX if query.to_ns is None else query.to_ns,
+                  "any_status": not query.statuses, "statuses": list(query.statuses)}  # fmt: skip
+
+        def work(con: psycopg.Connection[Any]) -> list[str]:
+            found = con.execute(sql.PRUNABLE, params).fetchall()
+            if not dry_run:
+                with con.cursor() as cur:
+                    cur.executemany(sql.DELETE_SESSION, [{"pk": pk} for pk, _ in found])
+            return [session_id for _, session_id in found]
+
+        return PruneReport(self._db.write(work), dry_run)
