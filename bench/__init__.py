@@ -10,6 +10,7 @@ Modules, one job each (see ``bench/README.md``; run ``python -m bench --help``):
   ``writes`` - the scenarios, one object each; ``data`` - what they ask of a workload),
   ``floors`` (the SQLite store's SQL through bare APSW and stdlib sqlite3), ``json_floor``
   (the editor's work on its file in bare msgspec), ``backends`` (opening a backend by name),
+  ``sidecar_store`` (the SQLite store behind the real sidecar process, for the round trip),
   ``speed_class`` (the JSON file through serde and msgspec);
 - measuring: ``plan`` (what to run and how much: rounds, values, loops; time box and memory
   budget), ``measure`` (the child processes: build, probe, pyperf rounds), ``probe`` (one case

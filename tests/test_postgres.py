@@ -1,5 +1,6 @@
 """What only the PostgreSQL store promises: its schema under concurrent starts, writers on
-several processes racing for one session, and the optional extra.
+several processes racing for one session, the optional extra, and the move from the editor's
+JSON files into it.
 
 The contract suite (``test_repository_contract.py``) and the equivalence property test run on
 it too, through ``conftest.STORES``. The server is a throwaway cluster (``postgres_cluster``).
@@ -7,6 +8,7 @@ it too, through ``conftest.STORES``. The server is a throwaway cluster (``postgr
 
 from __future__ import annotations
 
+import random
 import subprocess
 import sys
 import threading
@@ -15,7 +17,16 @@ from pathlib import Path
 import pytest
 
 from ait42_session import ChatMessage, PostgresSessionRepository
-from ait42_session.errors import DatabaseError, MigrationError
+from ait42_session.errors import DatabaseError, MigrationError, ValidationError
+from ait42_session.json_repo import JsonSessionRepository
+from ait42_session.migration import (
+    DualWriteRepository,
+    FallbackRepository,
+    export_json,
+    import_json,
+    migration_status,
+    record_migration_phase,
+)
 
 from conftest import make_instance, make_session
 from postgres_cluster import cluster, database_for
@@ -133,3 +144,125 @@ def test_without_the_extra_the_package_imports_and_the_class_names_the_extra():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "pip install 'ait42-session[postgres]'" in done.stdout
+
+
+# --- the move from the editor's JSON files, into PostgreSQL -------------------------------------
+
+
+def editor_folder(tmp_path: Path, sessions: int = 60) -> Path:
+    """Editor files of three workspaces, one with a 130 KB output."""
+    from test_migration import editor_session, write_editor_file
+
+    rng = random.Random(11)
+    folder = tmp_path / "sessions"
+    for w in range(3):
+        write_editor_file(folder, f"{w:016x}", [
+            editor_session(rng, w * sessions + n, big_output=(w, n) == (0, 0))
+            for n in range(sessions)
+        ])  # fmt: skip
+    return folder
+
+
+def session_count(dsn: str) -> int:
+    import psycopg
+
+    with psycopg.connect(dsn) as con:
+        return con.execute("SELECT count(*) FROM sessions").fetchone()[0]
+
+
+def test_import_then_export_through_postgres_gives_back_the_editor_files(dsn: str, tmp_path: Path):
+    folder = editor_folder(tmp_path)
+    with PostgresSessionRepository.connect(dsn) as repo:
+        report = import_json(folder, repo)
+        again = import_json(folder, repo)
+        exported = export_json(repo, tmp_path / "out")
+        status = migration_status(repo)
+
+    assert report.ok, report.errors
+    assert (report.files, report.sessions, report.backup_path) == (3, 180, None)
+    assert (again.sessions, again.skipped, again.unchanged_files) == (0, 180, 3)
+    assert (exported.files, exported.sessions) == (3, 180)
+    for source in sorted(folder.iterdir()):
+        assert (tmp_path / "out" / source.name).read_bytes() == source.read_bytes(), source.name
+    assert status.status == "imported"
+
+
+def test_a_changed_file_replaces_its_changed_sessions_in_postgres(dsn: str, tmp_path: Path):
+    from test_migration import editor_session, editor_text, write_editor_file
+
+    rng = random.Random(5)
+    sessions = [editor_session(rng, n) for n in range(10)]
+    folder = tmp_path / "sessions"
+    path = write_editor_file(folder, "00000000000000aa", sessions)
+    with PostgresSessionRepository.connect(dsn) as repo:
+        import_json(folder, repo)
+        sessions[2]["task"] = "Changed"
+        sessions[2]["instances"] = []
+        sessions.append(editor_session(rng, 10))
+        path.write_bytes(editor_text(sessions))
+
+        report = import_json(folder, repo)
+        export_json(repo, tmp_path / "out")
+
+    assert (report.sessions, report.replaced, report.skipped) == (2, 1, 9)
+    assert (tmp_path / "out" / path.name).read_bytes() == path.read_bytes()
+
+
+def test_a_session_postgres_refuses_is_reported_and_the_rest_of_its_file_imports(
+    dsn: str, tmp_path: Path
+):
+    import psycopg
+
+    from test_migration import write_editor_file
+
+    items = [make_session("a", messages=1), make_session("b", task="forbidden", instances=2),
+             make_session("c", messages=2)]  # fmt: skip
+    folder = tmp_path / "sessions"
+    write_editor_file(folder, "00000000000000aa", [s.to_json() for s in items])
+    with PostgresSessionRepository.connect(dsn) as repo:
+        with psycopg.connect(dsn, autocommit=True) as con:
+            con.execute("ALTER TABLE sessions ADD CONSTRAINT no_forbidden CHECK (task <> 'forbidden')")
+        report = import_json(folder, repo)
+
+    assert [(i.index, "no_forbidden" in i.reason) for i in report.errors] == [(1, True)]
+    assert (report.sessions, report.instances, report.messages) == (2, 0, 3)
+    assert session_count(dsn) == 2
+
+
+def test_an_output_with_more_words_than_a_tsvector_holds_is_stored_whole(
+    dsn: str, workspace: str
+):
+    output = " ".join(f"w{n:08d}" for n in range(150_000))  # ~2 MB of distinct words as tsvector
+    session = make_session("big", instances=[make_instance(0, output=output)])
+    with PostgresSessionRepository.connect(dsn) as repo:
+        repo.create_session(workspace, session)
+        assert repo.get_session(workspace, "big").instances[0].output == output
+        assert [h.session_id for h in repo.search(workspace, "w00000007")] == ["big"]
+
+
+def test_a_dry_run_into_postgres_changes_nothing_and_reports_like_a_real_run(
+    dsn: str, tmp_path: Path
+):
+    folder = editor_folder(tmp_path, sessions=20)
+    with PostgresSessionRepository.connect(dsn) as repo:
+        dry = import_json(folder, repo, dry_run=True)
+        assert session_count(dsn) == 0
+        assert migration_status(repo).status == "pending"
+        real = import_json(folder, repo)
+
+    assert dry == real and dry.sessions == 60
+
+
+def test_the_phases_are_recorded_in_postgres(dsn: str, tmp_path: Path, workspace: str):
+    with PostgresSessionRepository.connect(dsn) as repo:
+        assert migration_status(repo).status == "pending"
+        dual = DualWriteRepository(JsonSessionRepository(tmp_path / "json"), repo)
+        dual.create_session(workspace, make_session("both"))
+        assert migration_status(repo).status == "dual_write"
+        FallbackRepository(repo, dual.primary)
+        assert migration_status(repo).status == "sqlite_primary"
+        record_migration_phase(repo, "sqlite_only")
+        assert migration_status(repo).status == "sqlite_only"
+        with pytest.raises(ValidationError):
+            record_migration_phase(repo, "half_done")
+        assert dual.primary.get_session(workspace, "both") == repo.get_session(workspace, "both")

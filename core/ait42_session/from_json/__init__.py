@@ -1,11 +1,13 @@
-"""The move from the editor's JSON files to SQLite, and back.
+"""The move from the editor's JSON files to a database store (SQLite or PostgreSQL), and back.
 
 - ``importer``: ``import_json``, as often as needed (a changed file brings its changes);
 - ``exporter``: ``export_json``, the editor's files again, byte for byte;
 - ``wrappers``: ``DualWriteRepository`` and ``FallbackRepository``, the phases in between;
 - ``diff``: what differs between the two stores' copies of a session;
 - ``phases``: the phase recorded in the database;
-- ``sql``: their statements.
+- ``targets``: what these need of each database engine (``SqliteTarget``; PostgreSQL's is
+  ``ait42_session.postgres.migration``);
+- ``sql``: the SQLite statements.
 
 (Schema migrations of the database itself are another thing: ``migrations/`` and ``db``.)
 The public entry points are re-exported by ``ait42_session.migration`` and the package.

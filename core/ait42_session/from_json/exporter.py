@@ -1,4 +1,4 @@
-"""Writing the SQLite store back as the editor's JSON files: the way back from the move.
+"""Writing a database store back as the editor's JSON files: the way back from the move.
 
 One file per workspace, ``<workspace_hash>.json``, in the editor's own format and in stored
 order, so that a file the editor wrote comes back byte for byte after an import and export.
@@ -7,20 +7,16 @@ order, so that a file the editor wrote comes back byte for byte after an import 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import apsw
-
-from .. import editor_files, sqlite_rows
+from .. import editor_files
 from ..editor_files import write_atomic
 from ..errors import DatabaseError
 from ..models import WorktreeSession
 from ..paths import make_private_dirs
-from . import sql as msql
-from .phases import require_sqlite_store
+from .targets import Snapshot, target_of
 
 __all__ = ["ExportReport", "editor_json", "export_json", "write_atomic"]
 
@@ -52,37 +48,32 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _workspaces(con: apsw.Connection) -> Iterator[tuple[str, list[WorktreeSession]]]:
-    """(hash, sessions in stored order) of every workspace that has sessions."""
-    for (ws,) in con.execute(msql.WORKSPACES_WITH_SESSIONS).fetchall():
-        rows: list[Any] = con.execute(msql.SESSIONS_OF_WORKSPACE, {"ws": ws}).fetchall()
-        yield str(ws), sqlite_rows.sessions_from_rows(con, rows, str(ws))
-
-
 def export_json(repo: object, out_dir: str | os.PathLike[str]) -> ExportReport:
     """Write every workspace that has sessions to ``out_dir/<workspace_hash>.json``.
 
-    ``repo`` is a SqliteSessionRepository (of a migration wrapper, pass the SQLite one). The
-    editor's format (``editor_json``), sessions in stored order (the order they were imported or created).
+    ``repo`` is a SqliteSessionRepository or PostgresSessionRepository (of a migration
+    wrapper, pass its database store). The editor's format (``editor_json``), sessions in
+    stored order (the order they were imported or created).
     ``out_dir`` is created 0700 if missing (an existing folder keeps its mode); each file is
     written atomically and is 0600. Everything comes from one read snapshot. Exporting into
     the editor's sessions folder (``$AIT42_HOME/sessions``) is the way back to the JSON store.
     Raises DatabaseError when a file cannot be written.
     """
-    pool = require_sqlite_store(repo).pool
+    target = target_of(repo)
     folder = Path(out_dir)
     make_private_dirs(folder)
     if not folder.is_dir():
         raise DatabaseError(f"{folder} is not a folder")
 
-    def work(con: apsw.Connection) -> ExportReport:
+    def work(snapshot: Snapshot) -> ExportReport:
         report = ExportReport()
-        for ws, sessions in _workspaces(con):
+        for ws in snapshot.workspaces():
+            sessions = snapshot.sessions(ws)
             write_atomic(editor_files.session_file(folder, ws), editor_json(sessions))
             report.files += 1
             report.sessions += len(sessions)
         return report
 
-    report = pool.read(work)
+    report = target.export(work)
     _fsync_dir(folder)
     return report

@@ -1,4 +1,4 @@
-"""Importing the editor's JSON session files into the SQLite store, as often as needed.
+"""Importing the editor's JSON session files into a database store, as often as needed.
 
 Import can run at any time, not only when the database file is new: each source file's SHA-256
 and size are recorded (table ``import_sources``) in the same transaction as the sessions it
@@ -10,7 +10,6 @@ deleted from the database, and the JSON files are only ever read.
 
 from __future__ import annotations
 
-import datetime as _dt
 import hashlib
 import json
 import os
@@ -19,17 +18,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-import apsw
-
-from .. import sqlite_rows
-from ..backup import backup
-from ..db import Database
 from ..editor_files import JSON_WHITESPACE, SESSION_FILE, loads_strict
 from ..errors import MigrationError, SessionError
 from ..models import WorktreeSession
 from ..timestamps import now_rfc3339
-from . import sql as msql
-from .phases import require_sqlite_store
+from .targets import FileTransaction, Refused, Target, target_of
 
 __all__ = ["ImportIssue", "ImportReport", "ProgressHook", "import_json"]
 
@@ -214,29 +207,13 @@ def _candidates(file: str, items: list[Any]) -> tuple[list[_Candidate], list[Imp
     return found, issues
 
 
-def _stored(con: apsw.Connection, ws: str) -> dict[str, tuple[int, str]]:
+def _stored(tx: FileTransaction, ws: str) -> dict[str, tuple[int, str]]:
     """Stored sessions of the workspace: id -> (pk, canonical JSON)."""
-    rows: list[Any] = con.execute(msql.SESSIONS_OF_WORKSPACE, {"ws": ws}).fetchall()
-    sessions = sqlite_rows.sessions_from_rows(con, rows, ws)
-    return {s.id: (int(row[0]), _canonical(s)) for row, s in zip(rows, sessions, strict=True)}
-
-
-def _store(con: apsw.Connection, ws: str, session: WorktreeSession, pk: int | None) -> None:
-    """Insert the session, or replace the stored one (keeping its place, ``pk``) whole."""
-    if pk is None:
-        sqlite_rows.insert_session(con, ws, session)
-    else:
-        sqlite_rows.replace_session(con, pk, ws, session)
-
-
-# What the database can refuse of one session; it is reported and the rest of the file imports.
-_REJECTED = (
-    apsw.ConstraintError, apsw.TooBigError, apsw.MismatchError, OverflowError, UnicodeError
-)  # fmt: skip
+    return {s.id: (pk, _canonical(s)) for pk, s in tx.stored(ws)}
 
 
 def _write_file(
-    con: apsw.Connection,
+    tx: FileTransaction,
     source: _Source,
     items: int,
     candidates: list[_Candidate],
@@ -245,30 +222,26 @@ def _write_file(
 ) -> _FileOutcome:
     """The file's transaction: store what is new or changed, record the file."""
     outcome = _FileOutcome()
-    stored = _stored(con, source.ws)
+    stored = _stored(tx, source.ws)
     if candidates:
-        con.execute(msql.ENSURE_HASH_WORKSPACE, {"hash": source.ws})
+        tx.ensure_workspace(source.ws)
     for candidate in candidates:
         session = candidate.session
         pk, text = stored.get(session.id, (None, None))
         if text == candidate.text:
             outcome.skipped += 1
             continue
-        con.execute(msql.SAVEPOINT)
         try:
-            _store(con, source.ws, session, pk)
-        except _REJECTED as exc:
-            con.execute(msql.ROLLBACK_TO)
-            con.execute(msql.RELEASE)
+            tx.store(source.ws, session, pk)
+        except Refused as exc:
             reason = f"rejected by the database: {exc}"
             outcome.issues.append(ImportIssue(source.name, candidate.index, reason))
             continue
-        con.execute(msql.RELEASE)
         outcome.sessions += 1
         outcome.replaced += pk is not None
         outcome.instances += len(session.instances)
         outcome.messages += len(session.chat_history)
-    con.execute(msql.PUT_IMPORT_SOURCE, {
+    tx.put_source({
         "path": source.key, "ws": source.ws, "sha256": source.sha256, "size": source.size,
         "session_count": items, "issue_count": issues + len(outcome.issues),
         "now": now_rfc3339(),
@@ -320,35 +293,12 @@ def _source_files(folder: Path) -> list[Path]:
     return [Path(e.path) for e in entries if SESSION_FILE.match(e.name) and e.is_file()]
 
 
-def _backup_name(db: Path) -> Path:
-    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-    return db.with_name(f"{db.name}.pre-import-{stamp}.bak")
-
-
-def _take_backup(pool: Database) -> Path:
-    """Copy the live database with SQLite's online backup to a new owner-only file."""
-    names = [_backup_name(pool.path)]
-    names += [names[0].with_suffix(f".{n}.bak") for n in range(1, 1000)]
-    target = next((name for name in names if not name.exists()), None)
-    if target is None:
-        raise MigrationError(f"no free backup file name next to {pool.path}")
-    try:
-        backup(pool, target)
-    except SessionError as exc:
-        raise MigrationError(f"cannot back up {pool.path} before importing: {exc}") from exc
-    params = {"path": str(target), "now": now_rfc3339()}
-    pool.write(lambda con: con.execute(msql.SET_BACKUP_PATH, params))
-    return target
-
-
 class _Importer:
     """One run of import_json: the files in order, each in its own transaction."""
 
-    def __init__(self, pool: Database, report: ImportReport, dry_run: bool) -> None:
-        self.pool, self.report, self.dry_run = pool, report, dry_run
-        self.backup_due = not dry_run and bool(
-            pool.read(lambda con: con.execute(msql.NEEDS_BACKUP).get)
-        )
+    def __init__(self, target: Target, report: ImportReport, dry_run: bool) -> None:
+        self.target, self.report, self.dry_run = target, report, dry_run
+        self.backup_due = not dry_run and target.needs_backup()
 
     def run_file(self, path: Path) -> None:
         report = self.report
@@ -367,7 +317,7 @@ class _Importer:
             return
         candidates, issues = _candidates(source.name, items)
         if self.backup_due:
-            report.backup_path = str(_take_backup(self.pool))
+            report.backup_path = self.target.take_backup()
             self.backup_due = False
         outcome = self._transaction(source, len(items), candidates, len(issues))
         report.errors += sorted(issues + outcome.issues, key=lambda i: i.index or 0)
@@ -377,9 +327,7 @@ class _Importer:
 
     def _unchanged(self, source: _Source, report: ImportReport) -> bool:
         """True (and counted as skipped) when the file is as it was at a clean last import."""
-        row = self.pool.read(
-            lambda con: con.execute(msql.GET_IMPORT_SOURCE, {"path": source.key}).fetchone()
-        )
+        row = self.target.source_state(source.key)
         if row is None:
             return False
         sha256, size, session_count, issue_count = row
@@ -391,11 +339,11 @@ class _Importer:
 
     def _transaction(self, source: _Source, items: int, candidates: list[_Candidate],
                      issues: int) -> _FileOutcome:  # fmt: skip
-        def work(con: apsw.Connection) -> _FileOutcome:
-            return _write_file(con, source, items, candidates, issues, self.dry_run)
+        def work(tx: FileTransaction) -> _FileOutcome:
+            return _write_file(tx, source, items, candidates, issues, self.dry_run)
 
         try:
-            return self.pool.write(work)
+            return self.target.import_file(work)
         except _Rollback as done:
             return done.outcome
         except SessionError as exc:
@@ -409,17 +357,19 @@ def import_json(
     dry_run: bool = False,
     progress: ProgressHook | None = None,
 ) -> ImportReport:
-    """Import the editor's JSON session files from ``sessions_dir`` into the SQLite ``repo``.
+    """Import the editor's JSON session files from ``sessions_dir`` into the store ``repo``.
 
-    ``repo`` is a SqliteSessionRepository (of a migration wrapper, pass the SQLite one).
+    ``repo`` is a SqliteSessionRepository or PostgresSessionRepository (of a migration
+    wrapper, pass its database store; anything else is a ValidationError).
     Files named ``<16 lowercase hex digits>.json`` are read in name order, each imported in
     one transaction; the name is the workspace hash, so the sessions appear when that
     workspace is opened by path. A file that cannot be parsed (empty, truncated, not UTF-8,
     a byte order mark, NUL bytes, not an array) is reported as ``ImportIssue(file, None,
     reason)`` and changes nothing; a session that breaks the rules is reported with its index
-    and skipped, the rest of its file imports. The first import into a database that already
-    holds sessions first takes a backup (SQLite online backup, mode 0600, next to the database;
-    its path goes to ``migration_metadata.json_backup_path`` and ``report.backup_path``).
+    and skipped, the rest of its file imports. The first import into a SQLite database that
+    already holds sessions first takes a backup (SQLite online backup, mode 0600, next to the
+    database; its path goes to ``migration_metadata.json_backup_path`` and
+    ``report.backup_path``); a PostgreSQL server's backups are left to its operator.
 
     ``dry_run=True`` runs every transaction and rolls it back: the database is unchanged and
     the report is the one a real run would return (no backup is taken).
@@ -432,14 +382,14 @@ def import_json(
     storage failure (DatabaseError, StoreCorruptedError) stops the run at that file, whose
     transaction is rolled back — files before it stay imported and a re-run continues.
     """
-    pool = require_sqlite_store(repo).pool
+    target = target_of(repo)
     files = _source_files(Path(sessions_dir))
     report = ImportReport(files_seen=len(files), dry_run=dry_run)
-    importer = _Importer(pool, report, dry_run)
+    importer = _Importer(target, report, dry_run)
     ticker = _Progress(progress, len(files))
     for path in files:
         importer.run_file(path)
         ticker.advance(path)
     if report.sessions and not dry_run:
-        pool.write(lambda con: con.execute(msql.MARK_IMPORTED, {"now": now_rfc3339()}))
+        target.mark_imported()
     return report

@@ -1,15 +1,14 @@
-"""The repositories that run the phases of the move from JSON files to SQLite.
+"""The repositories that run the phases of the move from JSON files to a database store.
 
 1. ``DualWriteRepository(json_store, sqlite_store)``: every write goes to both, reads come from
    the primary. ``verify_consistency`` lists every difference between the two.
 2. ``FallbackRepository(sqlite_store, json_store, backup_writes=True)``: SQLite is read first;
    a storage failure (damaged or unreadable file, disk error) falls back to the JSON store,
    which keeps receiving writes so that the way back stays open.
-3. The bare ``SqliteSessionRepository`` (record ``"sqlite_only"`` with
-   ``record_migration_phase``).
+3. The bare database store (record ``"sqlite_only"`` with ``record_migration_phase``).
 
-Wrapping a ``SqliteSessionRepository`` records the phase in ``migration_metadata``
-(``phases``); ``verify_consistency`` lists differences with ``diff``.
+The database store is a ``SqliteSessionRepository`` or a ``PostgresSessionRepository``;
+wrapping one records the phase in its ``migration_metadata`` (``phases``); ``verify_consistency`` lists differences with ``diff``.
 
 A write is copied to the second store as the *whole session the first store now holds* (read
 back after ``add_chat_message`` and ``update_instance_status``, which stamp ``updated_at``
@@ -30,9 +29,8 @@ from ..errors import AlreadyExistsError, NotFoundError, SessionError, Validation
 from ..models import ChatMessage, WorktreeSession
 from ..queries import SearchHit, SessionFilters, SessionSort, SessionSummary
 from ..repository import SessionRepository
-from ..sqlite_repo import SqliteSessionRepository
 from .diff import Difference, diff_sessions
-from .phases import record_migration_phase
+from .targets import target_of
 
 __all__ = ["DualWriteRepository", "FallbackRepository", "MAX_KEPT_FAILURES"]
 
@@ -44,11 +42,14 @@ _PASS_THROUGH = (NotFoundError, ValidationError, AlreadyExistsError)  # answers,
 
 
 def _record_quietly(phase: str, repo: object) -> None:
-    """Record the phase when ``repo`` is SQLite; a damaged store must not stop the wrapper."""
-    if not isinstance(repo, SqliteSessionRepository):
+    """Record the phase when ``repo`` is a database store; a damaged store must not stop the
+    wrapper."""
+    try:
+        target = target_of(repo)
+    except ValidationError:  # the JSON store keeps no phase
         return
     try:
-        record_migration_phase(repo, phase)
+        target.set_phase(phase)
     except SessionError as exc:
         log.warning("could not record migration phase %r: %s", phase, exc)
 

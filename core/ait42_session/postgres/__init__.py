@@ -3,7 +3,8 @@
 Needs the ``postgres`` extra (``pip install 'ait42-session[postgres]'``: psycopg 3 and
 psycopg_pool). Without it this package still imports, and using the class raises ImportError
 naming the extra. Modules: ``database`` (the pool, the schema, transactions and retries),
-``repository`` (the repository), ``sql`` (its statements).
+``repository`` (the repository), ``rows`` (one session as rows), ``migration`` (import,
+export and the recorded phase, as for SQLite), ``sql`` (the statements).
 """
 
 from __future__ import annotations

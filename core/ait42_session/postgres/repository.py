@@ -1,8 +1,8 @@
 """PostgresSessionRepository: the session repository on a PostgreSQL server.
 
 The same protocol, results, errors, order and tie-breaks as ``SqliteSessionRepository``: it
-checks its arguments with ``checks``, builds its parameters and models with ``sqlite_rows``
-(the columns are the same), and differs in what a server needs. Every write runs in one
+checks its arguments with ``checks``, writes and reads rows with ``rows`` (on top of
+``sqlite_rows``: the columns are the same), and differs in what a server needs. Every write runs in one
 transaction that first locks the session's row (``SELECT ... FOR UPDATE``), so concurrent
 ``add_chat_message`` calls get distinct positions and status changes never interleave, on one
 machine or many; a write that loses a race or its connection is run again (``database``).
@@ -16,8 +16,6 @@ makes the snippet, as the JSON store makes it.
 from __future__ import annotations
 
 import datetime as _dt
-import os
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -33,7 +31,7 @@ from ..checks import (
     require_session_id,
 )
 from ..errors import AlreadyExistsError, NotFoundError, ValidationError
-from ..fulltext import match, query_terms, tokens
+from ..fulltext import match, query_terms
 from ..models import I64_MAX, ChatMessage, WorktreeSession
 from ..queries import (
     DateBound,
@@ -45,49 +43,26 @@ from ..queries import (
     WorkspaceInfo,
     check_page,
     check_query,
-    joined_agent_names,
 )
 from ..timestamps import now_rfc3339
 from ..workspace import require_workspace_path, workspace_identity
-from . import sql
+from . import rows, sql
+from .rows import indexable
 from .database import PostgresDatabase
 
 __all__ = ["PostgresSessionRepository"]
 
-# PostgreSQL keeps at most 256 positions per word, each at most 16383, and words under 2 KiB.
-_MAX_POSITIONS, _MAX_POSITION, _MAX_WORD_BYTES = 256, 16383, 2046
 _SEARCHES = (("task", sql.SEARCH_TASKS), ("message", sql.SEARCH_MESSAGES),
              ("output", sql.SEARCH_OUTPUTS))  # fmt: skip
-_CHILD_STATEMENTS = {"instances": sql.INSTANCES_OF, "chat_history": sql.MESSAGES_OF}
-
-
-def words(text: str | None) -> str | None:
-    """A tsvector literal of ``text``'s words with their positions (for phrase ranking)."""
-    if text is None:
-        return None
-    positions: dict[str, list[int]] = defaultdict(list)
-    for n, token in enumerate(tokens(text), 1):
-        kept = positions[token]
-        if len(kept) < _MAX_POSITIONS:
-            kept.append(min(n, _MAX_POSITION))
-    return " ".join(
-        f"'{token}':{','.join(map(str, found))}"
-        for token, found in positions.items()
-        if _indexable(token)
-    )
-
-
-def _indexable(token: str) -> bool:
-    return len(token.encode("utf-8")) <= _MAX_WORD_BYTES
 
 
 def _tsquery(terms: list[tuple[str, ...]], prefix: bool) -> str | None:
     """Every word of every term, ANDed (the phrases are checked afterwards); None when no word
     can be in the index (PostgreSQL indexes no word over 2 KiB)."""
-    parts = [f"'{token}'" for term in terms for token in term if _indexable(token)]
+    parts = [f"'{token}'" for term in terms for token in term if indexable(token)]
     if not parts:
         return None
-    if prefix and _indexable(terms[-1][-1]):
+    if prefix and indexable(terms[-1][-1]):
         parts[-1] += ":*"
     return " & ".join(parts)
 
@@ -103,17 +78,6 @@ def _workspace(workspace_path: object) -> tuple[str, str]:
 
 def _not_found(session_id: str) -> NotFoundError:
     return NotFoundError(f"session {session_id!r} not found in this workspace")
-
-
-def _session_params(session: WorktreeSession, ws: str) -> dict[str, Any]:
-    params = sqlite_rows.session_params(session, ws)
-    params.update(
-        task_folded=session.task.casefold(),
-        id_folded=session.id.casefold(),
-        agents_folded=params["agent_names"].casefold(),
-        task_words=words(session.task),
-    )
-    return params
 
 
 def _where(ws: str, query: Any) -> tuple[tuple[str, ...], dict[str, Any]]:
@@ -177,24 +141,6 @@ class PostgresSessionRepository:
             raise _not_found(session_id)
         return row[0]
 
-    @staticmethod
-    def _write_children(con: psycopg.Connection[Any], pk: int, session: WorktreeSession) -> None:
-        keep = [i.instance_id for i in session.instances]
-        con.execute(sql.DELETE_INSTANCES_NOT_IN, {"session_pk": pk, "keep": keep})
-        with con.cursor() as cur:
-            if session.instances:
-                cur.executemany(sql.UPSERT_INSTANCE, [
-                    {**sqlite_rows.instance_params(pk, i), "output_words": words(i.output)}
-                    for i in session.instances
-                ])  # fmt: skip
-            count = len(session.chat_history)
-            cur.execute(sql.DELETE_MESSAGES_FROM, {"session_pk": pk, "count": count})
-            if session.chat_history:
-                cur.executemany(sql.UPSERT_MESSAGE, [
-                    {**sqlite_rows.message_params(pk, n, m), "content_words": words(m.content)}
-                    for n, m in enumerate(session.chat_history)
-                ])  # fmt: skip
-
     def create_session(self, workspace_path: str, session: WorktreeSession) -> WorktreeSession:
         ws, real_path = _workspace(workspace_path)
         self._insert(ws, real_path, [require_session(session)])
@@ -221,8 +167,7 @@ class PostgresSessionRepository:
                     raise AlreadyExistsError(
                         f"session {session.id!r} already exists in this workspace"
                     )
-                pk = con.execute(sql.INSERT_SESSION, _session_params(session, ws)).fetchone()[0]
-                self._write_children(con, pk, session)
+                rows.insert_session(con, ws, session)
 
         self._db.write(work)
 
@@ -232,8 +177,7 @@ class PostgresSessionRepository:
 
         def work(con: psycopg.Connection[Any]) -> None:
             pk = self._locked(con, ws, session.id)
-            con.execute(sql.UPDATE_SESSION, {**_session_params(session, ws), "pk": pk})
-            self._write_children(con, pk, session)
+            rows.replace_session(con, pk, ws, session)
 
         self._db.write(work)
         return session.stored_copy(ws)
@@ -255,7 +199,7 @@ class PostgresSessionRepository:
             pk = self._locked(con, ws, session_id)
             position = con.execute(sql.NEXT_MESSAGE_POSITION, {"session_pk": pk}).fetchone()[0]
             params = sqlite_rows.message_params(pk, position, message)
-            con.execute(sql.UPSERT_MESSAGE, {**params, "content_words": words(message.content)})
+            con.execute(sql.UPSERT_MESSAGE, {**params, "content_words": rows.words(message.content)})
             con.execute(sql.TOUCH_SESSION, sqlite_rows.touch_params(pk, now))
 
         self._db.write(work)
@@ -283,13 +227,6 @@ class PostgresSessionRepository:
 
     # --- reads ---------------------------------------------------------------------------------
 
-    @staticmethod
-    def _sessions(con: psycopg.Connection[Any], rows: list[Sequence[Any]], ws: str) -> list[WorktreeSession]:
-        def children(name: str, pks: list[int]) -> list[Sequence[Any]]:
-            return con.execute(_CHILD_STATEMENTS[name], {"pks": pks}).fetchall()
-
-        return sqlite_rows.assemble_sessions(rows, ws, children)
-
     def get_session(self, workspace_path: str, session_id: str) -> WorktreeSession:
         ws, _ = _workspace(workspace_path)
         require_session_id(session_id)
@@ -298,7 +235,7 @@ class PostgresSessionRepository:
             row = con.execute(sql.GET_SESSION, {"ws": ws, "id": session_id}).fetchone()
             if row is None:
                 raise _not_found(session_id)
-            return self._sessions(con, [row], ws)[0]
+            return rows.sessions_from_rows(con, [row], ws)[0]
 
         return self._db.read(work)
 
@@ -332,7 +269,7 @@ class PostgresSessionRepository:
         ws, statement, params = self._page(sql.SESSION_COLUMNS, workspace_path, filters, sort,
                                            limit, offset)  # fmt: skip
         return self._db.read(
-            lambda con: self._sessions(con, con.execute(statement, params).fetchall(), ws)
+            lambda con: rows.sessions_from_rows(con, con.execute(statement, params).fetchall(), ws)
         )
 
     def list_sessions(
@@ -345,8 +282,8 @@ class PostgresSessionRepository:
     ) -> list[SessionSummary]:
         ws, statement, params = self._page(sql.SUMMARY_COLUMNS, workspace_path, filters, sort,
                                            limit, offset)  # fmt: skip
-        rows = self._db.read(lambda con: con.execute(statement, params).fetchall())
-        return [sqlite_rows.summary_from_row(row, ws) for row in rows]
+        found = self._db.read(lambda con: con.execute(statement, params).fetchall())
+        return [sqlite_rows.summary_from_row(row, ws) for row in found]
 
     def count_sessions(self, workspace_path: str, filters: SessionFilters | None = None) -> int:
         ws, _ = _workspace(workspace_path)
@@ -396,8 +333,8 @@ class PostgresSessionRepository:
     # --- day-to-day operations -------------------------------------------------------------------
 
     def list_workspaces(self) -> list[WorkspaceInfo]:
-        rows = self._db.read(lambda con: con.execute(sql.LIST_WORKSPACES).fetchall())
-        return [WorkspaceInfo(*row) for row in rows]
+        found = self._db.read(lambda con: con.execute(sql.LIST_WORKSPACES).fetchall())
+        return [WorkspaceInfo(*row) for row in found]
 
     def workspace_known(self, workspace_path: str) -> bool:
         ws, _ = _workspace(workspace_path)

@@ -193,3 +193,45 @@ ORDER BY s.updated_ns, s.id"""
 # Bumped by a statement trigger on every write to the sessions' tables, by any connection
 # (a sequence: no lock, so writers never wait on it).
 DATA_VERSION = "SELECT last_value + (CASE WHEN is_called THEN 1 ELSE 0 END) FROM ait42_changes"
+
+# --- the move from the editor's JSON files (as ``from_json/sql.py`` for SQLite) -------------------
+
+GET_IMPORT_SOURCE = """
+SELECT sha256, size, session_count, issue_count FROM import_sources WHERE path = %(path)s"""
+
+PUT_IMPORT_SOURCE = """
+INSERT INTO import_sources (path, workspace_hash, sha256, size, session_count, issue_count,
+    imported_at)
+VALUES (%(path)s, %(ws)s, %(sha256)s, %(size)s, %(session_count)s, %(issue_count)s, %(now)s)
+ON CONFLICT (path) DO UPDATE SET workspace_hash = excluded.workspace_hash,
+    sha256 = excluded.sha256, size = excluded.size, session_count = excluded.session_count,
+    issue_count = excluded.issue_count, imported_at = excluded.imported_at"""
+
+ENSURE_HASH_WORKSPACE = """
+INSERT INTO workspaces (hash, path, last_accessed) VALUES (%(hash)s, NULL, NULL)
+ON CONFLICT (hash) DO NOTHING"""
+
+SESSIONS_OF_WORKSPACE = f"""
+SELECT {SESSION_COLUMNS} FROM sessions AS s WHERE s.workspace_hash = %(ws)s ORDER BY s.pk"""
+
+WORKSPACES_WITH_SESSIONS = """
+SELECT w.hash FROM workspaces AS w
+WHERE EXISTS (SELECT 1 FROM sessions AS s WHERE s.workspace_hash = w.hash)
+ORDER BY w.hash"""
+
+# Export reads every workspace in one snapshot.
+REPEATABLE_READ = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+
+GET_METADATA = """
+SELECT migration_status, json_backup_path, migrated_at, last_updated_at
+FROM migration_metadata WHERE id = 1"""
+
+SET_MIGRATION_STATUS = """
+INSERT INTO migration_metadata (id, migration_status, last_updated_at) VALUES (1, %(status)s, %(now)s)
+ON CONFLICT (id) DO UPDATE SET migration_status = excluded.migration_status,
+    last_updated_at = excluded.last_updated_at
+WHERE migration_metadata.migration_status IS DISTINCT FROM excluded.migration_status"""
+
+MARK_IMPORTED = """
+UPDATE migration_metadata SET migration_status = 'imported', last_updated_at = %(now)s
+WHERE id = 1 AND migration_status = 'pending'"""
