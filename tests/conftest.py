@@ -39,7 +39,9 @@ def make_instance(instance_id: int = 0, **fields: Any) -> WorktreeInstance:
     return WorktreeInstance(**values)
 
 
-def make_message(id: str = "msg_1", content: str = "Hello there", **fields: Any) -> ChatMessage:
+def make_message(
+    id: str = "msg_1", content: str = "Hello there", **fields: Any
+) -> ChatMessage:
     """A valid user message; any field can be overridden."""
     values: dict[str, Any] = dict(id=id, role="user", content=content, timestamp=at(0))
     values.update(fields)
@@ -57,7 +59,9 @@ def make_session(
     if isinstance(instances, int):
         instances = [make_instance(i) for i in range(instances)]
     if isinstance(messages, int):
-        messages = [make_message(f"{id}_msg_{i}", f"message {i}") for i in range(messages)]
+        messages = [
+            make_message(f"{id}_msg_{i}", f"message {i}") for i in range(messages)
+        ]
     values: dict[str, Any] = dict(
         id=id,
         type="competition",

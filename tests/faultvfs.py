@@ -87,7 +87,9 @@ class FaultVFS(apsw.VFS):
         self.calls: dict[tuple[str, str], int] = {}
         super().__init__(self.name, base="")
 
-    def xOpen(self, name: apsw.URIFilename | str | None, flags: list[int]) -> "FaultFile":
+    def xOpen(
+        self, name: apsw.URIFilename | str | None, flags: list[int]
+    ) -> "FaultFile":
         return FaultFile(self, name, flags)
 
     # --- arming --------------------------------------------------------------------------
@@ -110,7 +112,9 @@ class FaultVFS(apsw.VFS):
             self.calls = {}
 
     def count(self, method: str, files: tuple[str, ...] = ALL_FILES) -> int:
-        return sum(n for (m, kind), n in self.calls.items() if m == method and kind in files)
+        return sum(
+            n for (m, kind), n in self.calls.items() if m == method and kind in files
+        )
 
     def close(self) -> None:
         self.lift()
@@ -123,7 +127,11 @@ class FaultVFS(apsw.VFS):
             key = (method, file_kind)
             self.calls[key] = self.calls.get(key, 0) + 1
             fault = self._fault
-            if fault is None or method not in fault.methods() or file_kind not in fault.files:
+            if (
+                fault is None
+                or method not in fault.methods()
+                or file_kind not in fault.files
+            ):
                 return None
             self._seen += 1
             if self._seen <= fault.skip:
@@ -146,7 +154,9 @@ class _Armed:
 
 
 class FaultFile(apsw.VFSFile):
-    def __init__(self, vfs: FaultVFS, name: apsw.URIFilename | str | None, flags: list[int]):
+    def __init__(
+        self, vfs: FaultVFS, name: apsw.URIFilename | str | None, flags: list[int]
+    ):
         self._vfs = vfs
         self._kind = _file_kind(flags[0])
         super().__init__("", name, flags)

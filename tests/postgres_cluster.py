@@ -44,7 +44,9 @@ class Cluster:
         self.data = self.root / "data"
         self.socket = self.root / "socket"
         self.socket.mkdir()
-        self.user = "postgres" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
+        self.user = (
+            "postgres" if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
+        )
         if os.geteuid() == 0:  # the server refuses to run as root
             entry = pwd.getpwnam(self.user)
             for path in (self.root, self.socket):
@@ -75,6 +77,14 @@ class Cluster:
 
     def dsn(self, database: str = "postgres") -> str:
         return f"host={self.socket} user=postgres dbname={database}"
+
+    def url(self, database: str) -> str:
+        """The database as a postgresql:// URL (the command line's ``--db``)."""
+        from urllib.parse import quote
+
+        return (
+            f"postgresql://postgres@/{database}?host={quote(str(self.socket), safe='')}"
+        )
 
     def execute(self, statement: str) -> None:
         import psycopg
@@ -117,6 +127,12 @@ def database_for(key: Path) -> str:
         server.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE}")
         server.databases[name] = str(key)
     return server.dsn(name)
+
+
+def url_for(key: Path) -> str:
+    """``database_for(key)`` as a postgresql:// URL."""
+    dsn = database_for(key)
+    return cluster().url(dsn.rsplit("dbname=", 1)[1])
 
 
 def drop_databases(key: Path) -> None:

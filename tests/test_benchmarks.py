@@ -32,8 +32,12 @@ from ait42_session import editor_files
 from ait42_session.workspace import workspace_identity
 
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:  # bench/ is not installed: plain `pytest` needs the repo root
-    sys.path.insert(0, str(REPO))  # (pyproject's `pythonpath = ["."]` would make this moot)
+if (
+    str(REPO) not in sys.path
+):  # bench/ is not installed: plain `pytest` needs the repo root
+    sys.path.insert(
+        0, str(REPO)
+    )  # (pyproject's `pythonpath = ["."]` would make this moot)
 
 from bench.backends import open_case  # noqa: E402
 from bench.floors import open_floor  # noqa: E402
@@ -77,7 +81,11 @@ def bench_stores(
     if SCENARIOS[request.node.callspec.params["scenario"]].kind == "read":
         return request.getfixturevalue("read_stores")
     n = request.node.callspec.params["n"]
-    return {n: working_copy(built_stores[n], tmp_path / "work", json_store=True, sqlite_store=True)}
+    return {
+        n: working_copy(
+            built_stores[n], tmp_path / "work", json_store=True, sqlite_store=True
+        )
+    }
 
 
 class RunOnce:
@@ -134,7 +142,11 @@ cases = pytest.mark.parametrize(
 @cases
 @pytest.mark.benchmark(max_time=0.5, min_rounds=5)
 def test_benchmark(
-    benchmark: Any, scenario: str, store: str, n: int, bench_stores: dict[int, StorePaths]
+    benchmark: Any,
+    scenario: str,
+    store: str,
+    n: int,
+    bench_stores: dict[int, StorePaths],
 ) -> None:
     benchmark.group = f"{scenario}, {n} sessions"
     scenario_body(benchmark, scenario, store, n, bench_stores)
@@ -214,7 +226,9 @@ def test_the_json_floor_runs_every_scenario_and_restores_the_file(
         json_store=True,
         sqlite_store=False,
     )
-    file = next(paths.sessions_dir.glob(f"{compute_workspace_hash(MAIN_WORKSPACE)}.json"))
+    file = next(
+        paths.sessions_dir.glob(f"{compute_workspace_hash(MAIN_WORKSPACE)}.json")
+    )
     case, close = open_case("msgspec", scenario, paths, workload)
 
     def cycle() -> None:
@@ -237,7 +251,9 @@ def test_the_json_floor_runs_every_scenario_and_restores_the_file(
 
 
 @pytest.mark.parametrize("scenario", list(SCENARIOS))
-def test_every_scenario_answers_right_through_the_sidecar(scenario: str, tmp_path: Path) -> None:
+def test_every_scenario_answers_right_through_the_sidecar(
+    scenario: str, tmp_path: Path
+) -> None:
     workload = Workload("light", 40)
     paths = working_copy(
         build(workload, tmp_path / "cache", progress=False),
@@ -273,7 +289,9 @@ def test_the_streamed_json_array_is_byte_identical_to_a_whole_encode(
             writer.write(item)
         writer.close()
     assert path.read_bytes() == editor_files.encode(items)
-    assert path.read_text(encoding="utf-8") == json.dumps(items, indent=2, ensure_ascii=False)
+    assert path.read_text(encoding="utf-8") == json.dumps(
+        items, indent=2, ensure_ascii=False
+    )
 
 
 def test_the_json_file_is_what_the_json_store_itself_writes(tmp_path: Path) -> None:
@@ -282,7 +300,9 @@ def test_the_json_file_is_what_the_json_store_itself_writes(tmp_path: Path) -> N
     before = file.read_bytes()
     store = JsonSessionRepository(paths.sessions_dir)
     first = store.get_all_sessions(MAIN_WORKSPACE)[-1]
-    store.update_session(MAIN_WORKSPACE, first)  # rewrites the whole file, in file order
+    store.update_session(
+        MAIN_WORKSPACE, first
+    )  # rewrites the whole file, in file order
     assert file.read_bytes() == before
 
 
@@ -304,7 +324,9 @@ def test_a_bulk_loaded_store_reads_back_like_one_written_by_create_session(
             assert len(want) == count
             assert [s.to_json() for s in loaded.get_all_sessions(workspace)] == want
             assert [s.to_json() for s in json_store.get_all_sessions(workspace)] == want
-        assert loaded.search(MAIN_WORKSPACE, "the") == created.search(MAIN_WORKSPACE, "the")
+        assert loaded.search(MAIN_WORKSPACE, "the") == created.search(
+            MAIN_WORKSPACE, "the"
+        )
     finally:
         loaded.close()
         created.close()
@@ -314,13 +336,21 @@ def test_workloads_are_deterministic_and_match_their_profiles() -> None:
     light, realistic = Workload("light", 200), Workload("realistic", 60)
     assert light.session_json(7) == Workload("light", 5000).session_json(7)
     sessions = list(light.sessions())
-    assert all(0 <= len(s["instances"]) <= 5 and len(s["chatHistory"]) <= 10 for s in sessions)
+    assert all(
+        0 <= len(s["instances"]) <= 5 and len(s["chatHistory"]) <= 10 for s in sessions
+    )
     assert all(i["output"] is None for s in sessions for i in s["instances"])
     rich = list(realistic.sessions())
-    assert all(1 <= len(s["instances"]) <= 10 and len(s["chatHistory"]) <= 60 for s in rich)
+    assert all(
+        1 <= len(s["instances"]) <= 10 and len(s["chatHistory"]) <= 60 for s in rich
+    )
     stamps = [s["createdAt"] for s in rich]
-    assert any(t.endswith("Z") for t in stamps) and any(t.endswith("+00:00") for t in stamps)
-    outputs = sorted(len(i["output"]) for s in rich for i in s["instances"] if i["output"])
+    assert any(t.endswith("Z") for t in stamps) and any(
+        t.endswith("+00:00") for t in stamps
+    )
+    outputs = sorted(
+        len(i["output"]) for s in rich for i in s["instances"] if i["output"]
+    )
     assert 4_000 < outputs[len(outputs) // 2] < 16_000  # median around 8 KB
     assert outputs[-1] <= 256 * 1024
 
@@ -329,7 +359,9 @@ def test_workloads_are_deterministic_and_match_their_profiles() -> None:
 
 
 def test_ratios_pair_values_by_round_and_position() -> None:
-    pairs = paired_ratios({0: [10.0, 20.0], 1: [30.0]}, {0: [1.0, 2.0], 1: [3.0, 9.0], 2: [1.0]})
+    pairs = paired_ratios(
+        {0: [10.0, 20.0], 1: [30.0]}, {0: [1.0, 2.0], 1: [3.0, 9.0], 2: [1.0]}
+    )
     assert pairs == {0: [10.0, 10.0], 1: [10.0]}
 
 
@@ -345,7 +377,9 @@ def test_an_interval_that_straddles_the_target_is_never_a_pass() -> None:
 
 def test_projection_is_at_least_linear() -> None:
     assert project([(100, 1.0), (1000, 2.0)], 10_000)["value"] == pytest.approx(20.0)
-    assert project([(100, 1.0), (1000, 100.0)], 10_000)["value"] == pytest.approx(10_000.0)
+    assert project([(100, 1.0), (1000, 100.0)], 10_000)["value"] == pytest.approx(
+        10_000.0
+    )
     assert project([], 10_000) is None
 
 
@@ -445,10 +479,17 @@ def test_committed_results_name_no_folder_of_this_machine() -> None:
     from bench.environment import REPO, machine_paths
 
     listed = subprocess.run(
-        ["git", "ls-files", "results"], cwd=REPO, capture_output=True, text=True, check=True
+        ["git", "ls-files", "results"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout.split()
     texts = [REPO / name for name in listed if not name.endswith(".png")]
     for path in texts:
         text = path.read_text()
         for folder, _label in machine_paths():
-            assert folder + "/" not in text and f'"{folder}"' not in text, (path, folder)
+            assert folder + "/" not in text and f'"{folder}"' not in text, (
+                path,
+                folder,
+            )

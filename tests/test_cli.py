@@ -13,6 +13,7 @@ import subprocess
 import sys
 import termios
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,9 @@ from conftest import SAMPLE_SESSIONS, make_instance, make_message, make_session
 COMMANDS = ["import", "export", "verify", "optimize", "stats", "search"]
 
 
-def run(*args: str, stderr: int | None = subprocess.PIPE) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, stderr: int | None = subprocess.PIPE
+) -> subprocess.CompletedProcess[str]:
     """Run the command line in a fresh interpreter (AIT42_HOME comes from the test fixture)."""
     return subprocess.run(
         [sys.executable, "-m", "ait42_session", *args],
@@ -37,7 +40,9 @@ def editor_file(folder: Path, ws_hash: str, count: int, *, big: bool = False) ->
     """An editor-written file (every key present) of ``count`` sessions."""
     sessions = []
     for n in range(count):
-        output = "compiler output ✓ line\n" * 5_000 if big and n == 0 else f"ran step {n}"
+        output = (
+            "compiler output ✓ line\n" * 5_000 if big and n == 0 else f"ran step {n}"
+        )
         session = make_session(
             f"{ws_hash[:4]}_{n}",
             instances=[make_instance(0, output=output), make_instance(1)],
@@ -56,7 +61,12 @@ def sessions_dir(ait42_home: Path, tmp_path: Path) -> Path:
     """``$AIT42_HOME/sessions`` with five workspaces' files, one for a real workspace."""
     folder = ait42_home / "sessions"
     for w in range(4):
-        editor_file(folder, hashlib.sha256(f"/gone/{w}".encode()).hexdigest()[:16], 30, big=w == 0)
+        editor_file(
+            folder,
+            hashlib.sha256(f"/gone/{w}".encode()).hexdigest()[:16],
+            30,
+            big=w == 0,
+        )
     editor_file(folder, compute_workspace_hash(tmp_path / "workspace"), 5)
     return folder
 
@@ -72,11 +82,15 @@ def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def assert_one_line_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
+def assert_one_line_error(
+    result: subprocess.CompletedProcess[str], *words: str
+) -> None:
     assert result.returncode == 1, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("ait42-session: error: "), result.stderr
+    assert len(lines) == 1 and lines[0].startswith(
+        "ait42-session: error: "
+    ), result.stderr
     for word in words:
         assert word in lines[0]
 
@@ -116,50 +130,91 @@ def test_bad_usage_exits_2(args):
 # --- end to end -----------------------------------------------------------------------------
 
 
-def test_import_export_verify_stats_search_optimize_end_to_end(
-    sessions_dir, ait42_home, tmp_path, workspace
-):
-    db = ait42_home / "sessions.db"
+@pytest.fixture(params=["sqlite", "postgres"])
+def on(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``run`` against the default SQLite file, or with ``--db postgresql://...``."""
+    if request.param == "sqlite":
+        return run
+    from postgres_cluster import url_for
 
-    first = run("import")
+    url = url_for(tmp_path)
+    return lambda *args, **kw: run("--db", url, *args, **kw)
+
+
+def test_import_export_verify_stats_search_optimize_end_to_end(
+    on, sessions_dir, ait42_home, tmp_path, workspace
+):
+    first = on("import")
     assert first.returncode == 0, first.stderr
-    assert db.is_file()
     assert "sessions imported         125" in first.stdout
 
-    again = run("import", "--json")
+    again = on("import", "--json")
     assert again.returncode == 0
     report = json.loads(again.stdout)
-    assert (report["sessions"], report["skipped"], report["unchanged_files"]) == (0, 125, 5)
+    assert (report["sessions"], report["skipped"], report["unchanged_files"]) == (
+        0,
+        125,
+        5,
+    )
     assert report["ok"] is True and report["errors"] == []
 
     out = tmp_path / "out"
-    exported = run("export", str(out))
+    exported = on("export", str(out))
     assert exported.returncode == 0
     assert "Exported 125 sessions to 5 files" in exported.stdout
     for source in sessions_dir.iterdir():
         assert (out / source.name).read_bytes() == source.read_bytes()
     assert max(p.stat().st_size for p in out.iterdir()) > 100_000
 
-    verified = run("verify")
+    verified = on("verify")
     assert verified.returncode == 0 and verified.stdout.strip().endswith("OK")
-    checks = json.loads(run("verify", "--json").stdout)
+    checks = json.loads(on("verify", "--json").stdout)
     assert checks["ok"] and checks["counts"]["messages"] == 125
 
-    stats = json.loads(run("stats", "--json").stdout)
+    stats = json.loads(on("stats", "--json").stdout)
     assert stats["totals"] == {"sessions": 125, "instances": 250, "messages": 125}
     assert stats["migration_status"] == "imported" and len(stats["workspaces"]) == 5
-    assert compute_workspace_hash(workspace) in run("stats").stdout
+    assert compute_workspace_hash(workspace) in on("stats").stdout
 
-    found = run("search", "bug 3", "--workspace", workspace)
+    found = on("search", "bug 3", "--workspace", workspace)
     assert found.returncode == 0
     session_id = f"{compute_workspace_hash(workspace)[:4]}_3"
     assert found.stdout.splitlines()[0].split("\t")[:2] == [session_id, "message m3"]
     assert "[bug]" in found.stdout and "[3]" in found.stdout
-    hits = json.loads(run("search", "ran", "--workspace", workspace, "--json").stdout)
+    hits = json.loads(on("search", "ran", "--workspace", workspace, "--json").stdout)
     assert {h["kind"] for h in hits} == {"output"}
 
-    optimized = run("optimize")
+    optimized = on("optimize")
     assert optimized.returncode == 0 and "Optimized" in optimized.stdout
+
+
+def test_the_editor_fixture_as_serde_writes_it_round_trips_byte_for_byte(on, tmp_path):
+    source = Path(__file__).parent / "fixtures" / "editor-sample-sessions.serde.json"
+    folder = tmp_path / "editor"
+    folder.mkdir()
+    (folder / "0123456789abcdef.json").write_bytes(source.read_bytes())
+
+    assert on("import", str(folder)).returncode == 0
+    verified = on("verify")
+    assert verified.returncode == 0, verified.stdout
+    assert on("export", str(tmp_path / "out")).returncode == 0
+
+    assert (
+        tmp_path / "out" / "0123456789abcdef.json"
+    ).read_bytes() == source.read_bytes()
+
+
+def test_backup_and_restore_say_they_are_for_sqlite_files_on_a_server(tmp_path):
+    from postgres_cluster import url_for
+
+    url = url_for(tmp_path)
+    for command in ("backup", "restore"):
+        done = run("--db", url, command, str(tmp_path / "copy.db"))
+        assert done.returncode == 1
+        assert "pg_dump" in done.stderr and len(done.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "copy.db").exists()
 
 
 def test_import_of_a_folder_with_bad_files_reports_them_and_exits_1(sessions_dir):
@@ -182,8 +237,12 @@ def test_import_of_a_folder_with_bad_files_reports_them_and_exits_1(sessions_dir
 def test_a_dry_run_creates_no_database(sessions_dir, ait42_home):
     result = run("import", "--dry-run")
     assert result.returncode == 0
-    assert "dry run" in result.stdout and re.search(r"sessions to import +125\n", result.stdout)
-    assert "imported" not in result.stdout  # it says what it would import, not what it did
+    assert "dry run" in result.stdout and re.search(
+        r"sessions to import +125\n", result.stdout
+    )
+    assert (
+        "imported" not in result.stdout
+    )  # it says what it would import, not what it did
     assert not (ait42_home / "sessions.db").exists()
 
 
@@ -217,11 +276,15 @@ def test_db_can_be_given_before_or_after_the_command(tmp_path):
 
 
 def test_a_missing_sessions_folder_is_a_one_line_error(tmp_path):
-    assert_one_line_error(run("import", str(tmp_path / "nowhere")), "no sessions folder")
+    assert_one_line_error(
+        run("import", str(tmp_path / "nowhere")), "no sessions folder"
+    )
 
 
 @pytest.mark.parametrize("command", ["export", "verify", "optimize", "stats", "search"])
-def test_commands_other_than_import_need_an_existing_database(command, tmp_path, ait42_home):
+def test_commands_other_than_import_need_an_existing_database(
+    command, tmp_path, ait42_home
+):
     args = {"export": [str(tmp_path / "out")], "search": ["x", "--workspace", "w"]}
     assert_one_line_error(run(command, *args.get(command, [])), "no database")
     assert not (ait42_home / "sessions.db").exists()
@@ -270,7 +333,9 @@ def test_progress_shows_on_a_terminal_only(sessions_dir, tmp_path):
     code, shown = run_on_terminal("import", "--db", str(tmp_path / "second.db"))
     assert code == 0
     assert b"importing" in shown and b"/5 [" in shown
-    code, shown = run_on_terminal("import", "--json", "--db", str(tmp_path / "third.db"))
+    code, shown = run_on_terminal(
+        "import", "--json", "--db", str(tmp_path / "third.db")
+    )
     assert code == 0 and shown == b""
 
 
@@ -306,7 +371,9 @@ def test_search_says_when_the_workspace_is_unknown(sessions_dir, ait42_home, tmp
     assert result.stdout == ""
 
 
-def test_search_with_prefix_finds_a_half_typed_word(sessions_dir, ait42_home, workspace):
+def test_search_with_prefix_finds_a_half_typed_word(
+    sessions_dir, ait42_home, workspace
+):
     editor_file(sessions_dir, compute_workspace_hash(workspace), 3)
     assert run("import").returncode == 0
     assert run("search", "plea", "--workspace", workspace).stdout == ""

@@ -6,7 +6,12 @@ import multiprocessing
 import threading
 from pathlib import Path
 
-from ait42_session import ChatMessage, SqliteSessionRepository, WorktreeInstance, WorktreeSession
+from ait42_session import (
+    ChatMessage,
+    SqliteSessionRepository,
+    WorktreeInstance,
+    WorktreeSession,
+)
 
 WRITERS = 4
 SESSIONS_EACH = 25
@@ -86,7 +91,8 @@ def run_writer_processes(db: Path, workspace: str) -> None:
     """WRITERS processes running write_mixed on one file at once; all must exit cleanly."""
     context = multiprocessing.get_context("spawn")
     workers = [
-        context.Process(target=write_mixed, args=(str(db), workspace, w)) for w in range(WRITERS)
+        context.Process(target=write_mixed, args=(str(db), workspace, w))
+        for w in range(WRITERS)
     ]
     for worker in workers:
         worker.start()

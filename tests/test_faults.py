@@ -45,7 +45,9 @@ def vfs() -> Iterator[FaultVFS]:
 
 def seed_sessions() -> list[Any]:
     return [
-        make_session("kept", instances=2, messages=3, updated_at="2025-01-13T10:01:00Z"),
+        make_session(
+            "kept", instances=2, messages=3, updated_at="2025-01-13T10:01:00Z"
+        ),
         make_session(
             "target",
             instances=[make_instance(i, output=f"output {i} " * 200) for i in range(3)],
@@ -66,7 +68,9 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str, str]:
     with SqliteSessionRepository.with_path(db) as repo:
         for session in seed_sessions():
             repo.create_session(str(workspace), session)
-        repo.create_session(str(other), make_session("elsewhere", instances=1, messages=1))
+        repo.create_session(
+            str(other), make_session("elsewhere", instances=1, messages=1)
+        )
         repo.pool.optimize()
     return db, str(workspace), str(other)
 
@@ -92,7 +96,9 @@ def changed_target() -> Any:
 
 
 def create(repo: Any, ws: str) -> None:
-    repo.create_session(ws, make_session("new", instances=2, messages=2, task="brand new"))
+    repo.create_session(
+        ws, make_session("new", instances=2, messages=2, task="brand new")
+    )
 
 
 def update(repo: Any, ws: str) -> None:
@@ -160,7 +166,9 @@ def snapshot(repo: Any, workspaces: tuple[str, ...]) -> tuple[Any, ...]:
         )
     ]
     counts = {t: con.execute(f'SELECT count(*) FROM "{t}"').get for t in tables}
-    sessions = {ws: [s.to_json() for s in repo.get_all_sessions(ws)] for ws in workspaces}
+    sessions = {
+        ws: [s.to_json() for s in repo.get_all_sessions(ws)] for ws in workspaces
+    }
     hits = {ws: repo.search(ws, "output message task") for ws in workspaces}
     return sessions, counts, hits
 
@@ -194,8 +202,13 @@ def calls_made(
 
 def raised_by(kind: str) -> tuple[type[Exception], ...]:
     """The contract's error for a fault. SQLite reads a short read as the end of the file: the
-    page comes back as zeros and SQLite reports a malformed database (StoreCorruptedError)."""
-    return (DatabaseError, StoreCorruptedError) if kind == "short_read" else (DatabaseError,)
+    page comes back as zeros and SQLite reports a malformed database (StoreCorruptedError).
+    """
+    return (
+        (DatabaseError, StoreCorruptedError)
+        if kind == "short_read"
+        else (DatabaseError,)
+    )
 
 
 @pytest.mark.parametrize("kind,sync", FAULTS, ids=[f"{k}-{m}" for k, m in FAULTS])
@@ -206,10 +219,14 @@ def test_a_write_under_a_fault_raises_database_error_changes_nothing_and_the_nex
     write, applied = WRITES[name]
     _, ws, other = template
     total = calls_made(vfs, Fault(kind), template, tmp_path / "dry", write, sync)
-    assert total > 0, f"{name} never reaches the fault {kind}: the test would prove nothing"
+    assert (
+        total > 0
+    ), f"{name} never reaches the fault {kind}: the test would prove nothing"
     for point in fault_points(total):
         db = fresh_copy(template, tmp_path / f"at-{point}")
-        with SqliteSessionRepository.with_path(db, vfs=vfs.name, synchronous=sync) as repo:
+        with SqliteSessionRepository.with_path(
+            db, vfs=vfs.name, synchronous=sync
+        ) as repo:
             before = prepare(repo, (ws, other))
             with vfs.armed(Fault(kind, skip=point)) as fault:
                 with pytest.raises(raised_by(kind)) as raised:
@@ -230,7 +247,9 @@ def test_a_write_under_a_fault_raises_database_error_changes_nothing_and_the_nex
 
 @pytest.mark.parametrize("kind", ["write", "full", "short_read", "read"])
 @pytest.mark.parametrize("name", list(WRITES))
-def test_a_write_hit_by_one_transient_fault_is_all_or_nothing(vfs, template, tmp_path, name, kind):
+def test_a_write_hit_by_one_transient_fault_is_all_or_nothing(
+    vfs, template, tmp_path, name, kind
+):
     write, applied = WRITES[name]
     _, ws, other = template
     total = calls_made(vfs, Fault(kind), template, tmp_path / "dry", write, "NORMAL")
@@ -262,7 +281,9 @@ def test_normal_sync_commits_into_a_started_wal_without_fsync_and_a_failed_check
     with SqliteSessionRepository.with_path(db, vfs=vfs.name) as repo:
         set_status(repo, ws)  # starts the WAL (its header is synced once)
         with vfs.armed(Fault("sync")) as fault:
-            create(repo, ws)  # WAL + NORMAL: the commit appends to the WAL without fsync
+            create(
+                repo, ws
+            )  # WAL + NORMAL: the commit appends to the WAL without fsync
             assert fault.fired == 0
             with pytest.raises(DatabaseError, match="sessions.db"):
                 repo.pool.optimize()  # the checkpoint syncs, and fails
@@ -281,7 +302,9 @@ def test_a_write_whose_fsync_failed_is_not_brought_back_by_a_crash_after_the_nex
 ):
     _, ws, _ = template
     db = fresh_copy(template, tmp_path / "live")
-    with SqliteSessionRepository.with_path(db, vfs=vfs.name, synchronous="FULL") as repo:
+    with SqliteSessionRepository.with_path(
+        db, vfs=vfs.name, synchronous="FULL"
+    ) as repo:
         with vfs.armed(Fault("sync")):
             with pytest.raises(DatabaseError):
                 create(repo, ws)
@@ -317,7 +340,9 @@ def test_opening_a_new_database_under_a_fault_names_the_fault_and_leaves_no_half
                 assert str(db) in str(exc)
                 assert isinstance(exc.__cause__, apsw.Error)
         assert opened or fault.fired >= 1
-        with SqliteSessionRepository.with_path(db) as repo:  # the next open finishes the schema
+        with SqliteSessionRepository.with_path(
+            db
+        ) as repo:  # the next open finishes the schema
             repo.create_session(str(tmp_path), make_session())
             assert repo.pool.verify_integrity()
             assert repo.pool.schema_version >= 3

@@ -78,7 +78,8 @@ FLOATS = st.one_of(st.sampled_from([float("nan"), float("inf"), -float("inf"), 0
 SCALARS = st.one_of(st.none(), st.booleans(), INTS, FLOATS, TEXT)
 JSON_LIKE = st.recursive(
     SCALARS,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(TEXT, inner, max_size=3),
     max_leaves=12,
 )
 
@@ -93,7 +94,9 @@ VALID_MESSAGE = make_message("m", "hello", instance_id=1).to_json()
 
 
 @st.composite
-def mutated(draw: st.DrawFn, base: dict[str, Any], children: tuple[str, ...] = ()) -> Any:
+def mutated(
+    draw: st.DrawFn, base: dict[str, Any], children: tuple[str, ...] = ()
+) -> Any:
     """``base`` with 1-4 keys (its own, a child's, or new ones) replaced by hostile values or
     removed."""
     data = copy.deepcopy(base)
@@ -178,7 +181,9 @@ BAD_SESSION_FIELDS = {
 }
 
 
-@pytest.mark.parametrize("fields", BAD_SESSION_FIELDS.values(), ids=BAD_SESSION_FIELDS.keys())
+@pytest.mark.parametrize(
+    "fields", BAD_SESSION_FIELDS.values(), ids=BAD_SESSION_FIELDS.keys()
+)
 def test_a_bad_value_in_a_session_is_a_validation_error(fields):
     with pytest.raises(ValidationError):
         WorktreeSession.from_json({**VALID_SESSION, **fields})
@@ -193,13 +198,17 @@ def test_extra_values_nest_up_to_a_hundred_levels():
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[dict[str, Any], str]]:
+def seeded(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[dict[str, Any], str]]:
     root = tmp_path_factory.mktemp("hostile")
     workspace = root / "workspace"
     workspace.mkdir()
     stores = {kind: open_store(kind, root / kind) for kind in ("json", "sqlite")}
     for repo in stores.values():
-        repo.create_session(str(workspace), make_session("seed", instances=2, messages=2))
+        repo.create_session(
+            str(workspace), make_session("seed", instances=2, messages=2)
+        )
     yield stores, str(workspace)
     for repo in stores.values():
         repo.close()
@@ -234,7 +243,9 @@ VALID = {
     "message": st.builds(lambda n: make_message(f"fm-{n}", "fuzz"), st.integers(0, 5)),
     "instance_id": st.sampled_from([0, 1, 9]),
     "new_status": st.sampled_from(["completed", "archived"]),
-    "filters": st.sampled_from([None, SessionFilters(), SessionFilters(types=["competition"])]),
+    "filters": st.sampled_from(
+        [None, SessionFilters(), SessionFilters(types=["competition"])]
+    ),
     "sort": st.sampled_from([None, SessionSort(), SessionSort("duration", "asc")]),
     "limit": st.sampled_from([None, 0, 10]),
     "offset": st.sampled_from([0, 1]),
@@ -269,17 +280,28 @@ def contract_call(method: Callable[..., Any], *args: Any) -> Any:
 @pytest.mark.parametrize("kind", ["json", "sqlite"])
 @FUZZ
 @given(data=st.data())
-def test_any_arguments_to_any_method_give_a_result_or_a_contract_error(seeded, kind, name, data):
+def test_any_arguments_to_any_method_give_a_result_or_a_contract_error(
+    seeded, kind, name, data
+):
     stores, workspace = seeded
     repo = stores[kind]
-    hostile_at = data.draw(st.sets(st.integers(0, len(METHODS[name])), min_size=1), label="hostile")
+    hostile_at = data.draw(
+        st.sets(st.integers(0, len(METHODS[name])), min_size=1), label="hostile"
+    )
     args: list[Any] = [
-        data.draw(HOSTILE | st.sampled_from([workspace, " ", "/no/such/ws", "ws\ud800", "a\x00b"]))
-        if 0 in hostile_at
-        else workspace
+        (
+            data.draw(
+                HOSTILE
+                | st.sampled_from([workspace, " ", "/no/such/ws", "ws\ud800", "a\x00b"])
+            )
+            if 0 in hostile_at
+            else workspace
+        )
     ]
     for position, param in enumerate(METHODS[name], start=1):
-        args.append(data.draw(HOSTILE if position in hostile_at else VALID[param], label=param))
+        args.append(
+            data.draw(HOSTILE if position in hostile_at else VALID[param], label=param)
+        )
     contract_call(getattr(repo, name), *args)
 
 
@@ -302,21 +324,41 @@ BAD_CALLS: dict[str, Callable[[Any, str], Any]] = {
     "session as dict": lambda r, ws: r.update_session(ws, make_session().to_json()),
     "session id int": lambda r, ws: r.get_session(ws, 7),
     "session id empty": lambda r, ws: r.delete_session(ws, ""),
-    "message as dict": lambda r, ws: r.add_chat_message(ws, "s", make_message().to_json()),
-    "message role": lambda r, ws: r.add_chat_message(ws, "s", make_message(role="root")),
+    "message as dict": lambda r, ws: r.add_chat_message(
+        ws, "s", make_message().to_json()
+    ),
+    "message role": lambda r, ws: r.add_chat_message(
+        ws, "s", make_message(role="root")
+    ),
     "message NaN extra": lambda r, ws: r.add_chat_message(ws, "s", make_message(extra={"x": float("nan")})),  # fmt: skip
-    "instance id str": lambda r, ws: r.update_instance_status(ws, "s", "0", "completed"),
-    "instance id float": lambda r, ws: r.update_instance_status(ws, "s", 0.0, "completed"),
-    "instance id bool": lambda r, ws: r.update_instance_status(ws, "s", True, "completed"),
+    "instance id str": lambda r, ws: r.update_instance_status(
+        ws, "s", "0", "completed"
+    ),
+    "instance id float": lambda r, ws: r.update_instance_status(
+        ws, "s", 0.0, "completed"
+    ),
+    "instance id bool": lambda r, ws: r.update_instance_status(
+        ws, "s", True, "completed"
+    ),
     "status unknown": lambda r, ws: r.update_instance_status(ws, "s", 0, "RUNNING"),
-    "status unhashable": lambda r, ws: r.update_instance_status(ws, "s", 0, ["completed"]),
+    "status unhashable": lambda r, ws: r.update_instance_status(
+        ws, "s", 0, ["completed"]
+    ),
     "filters wrong type": lambda r, ws: r.query_sessions(ws, {"types": ["debate"]}),
-    "filter type unknown": lambda r, ws: r.list_sessions(ws, SessionFilters(types=["duel"])),
-    "filter date garbage": lambda r, ws: r.count_sessions(ws, SessionFilters(date_from="soon")),
+    "filter type unknown": lambda r, ws: r.list_sessions(
+        ws, SessionFilters(types=["duel"])
+    ),
+    "filter date garbage": lambda r, ws: r.count_sessions(
+        ws, SessionFilters(date_from="soon")
+    ),
     "filter date naive": lambda r, ws: r.count_sessions(ws, SessionFilters(date_to=dt.datetime(2025, 1, 1))),  # fmt: skip
-    "filter query int": lambda r, ws: r.query_sessions(ws, SessionFilters(search_query=3)),
+    "filter query int": lambda r, ws: r.query_sessions(
+        ws, SessionFilters(search_query=3)
+    ),
     "sort field": lambda r, ws: r.query_sessions(ws, sort=SessionSort("name")),
-    "sort direction": lambda r, ws: r.list_sessions(ws, sort=SessionSort(direction="sideways")),
+    "sort direction": lambda r, ws: r.list_sessions(
+        ws, sort=SessionSort(direction="sideways")
+    ),
     "limit negative": lambda r, ws: r.query_sessions(ws, limit=-1),
     "limit str": lambda r, ws: r.list_sessions(ws, limit="10"),
     "limit float": lambda r, ws: r.query_sessions(ws, limit=2.5),
@@ -338,10 +380,14 @@ def test_a_bad_argument_is_a_validation_error_and_writes_nothing(repo, workspace
 
 
 OUT_OF_RANGE: dict[str, Callable[[Any, str], Any]] = {
-    "instance id 2**70": lambda r, ws: r.update_instance_status(ws, "s", 2**70, "completed"),
+    "instance id 2**70": lambda r, ws: r.update_instance_status(
+        ws, "s", 2**70, "completed"
+    ),
     "instance id -1": lambda r, ws: r.update_instance_status(ws, "s", -1, "completed"),
     "session id with a lone surrogate": lambda r, ws: r.get_session(ws, "s\ud800"),
-    "deleting an id with a lone surrogate": lambda r, ws: r.delete_session(ws, "\udfff"),
+    "deleting an id with a lone surrogate": lambda r, ws: r.delete_session(
+        ws, "\udfff"
+    ),
     "filter with a lone surrogate": lambda r, ws: r.query_sessions(ws, SessionFilters(search_query="\ud800")),  # fmt: skip
     "limit 2**70": lambda r, ws: r.query_sessions(ws, limit=2**70),
     "offset 2**70": lambda r, ws: r.list_sessions(ws, offset=2**70),
@@ -353,7 +399,9 @@ OUT_OF_RANGE: dict[str, Callable[[Any, str], Any]] = {
 
 
 @pytest.mark.parametrize("call", OUT_OF_RANGE.values(), ids=OUT_OF_RANGE.keys())
-def test_an_out_of_range_argument_gives_an_answer_or_a_contract_error(repo, workspace, call):
+def test_an_out_of_range_argument_gives_an_answer_or_a_contract_error(
+    repo, workspace, call
+):
     """Both stores answer; where they cannot (SQLite integers stop at 64 bits) with a
     SessionError that is not a storage failure, and nothing is written."""
     repo.create_session(workspace, make_session("s", instances=1, messages=1))
@@ -390,7 +438,9 @@ def test_a_session_a_store_accepts_can_always_be_read_back(repo, workspace):
     and readable again. Never a poison record that breaks reading the workspace."""
     deepest = deepest_extra_validate_accepts()
     stored = []
-    for depth in sorted({1, 50, 99, 100, 101, 500, 5000} | {deepest + k for k in range(-12, 4)}):
+    for depth in sorted(
+        {1, 50, 99, 100, 101, 500, 5000} | {deepest + k for k in range(-12, 4)}
+    ):
         session = make_session(f"deep-{depth}", extra={"evaluation": nested(depth)})
         try:
             repo.create_session(workspace, session)
@@ -411,14 +461,17 @@ TIMESTAMPS = st.builds(
 )
 EXTRA_VALUES = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53), 2**53) | VALID_TEXT,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(VALID_TEXT, inner, max_size=3),
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(VALID_TEXT, inner, max_size=3),
     max_leaves=8,
 )
 
 
 def extras(known: tuple[str, ...]) -> st.SearchStrategy[dict[str, Any]]:
     """Keys the model does not know, with any JSON value."""
-    return st.dictionaries(VALID_TEXT.filter(lambda k: k not in known), EXTRA_VALUES, max_size=3)
+    return st.dictionaries(
+        VALID_TEXT.filter(lambda k: k not in known), EXTRA_VALUES, max_size=3
+    )
 
 
 @st.composite
@@ -456,8 +509,12 @@ def test_any_valid_session_survives_a_round_trip_through_either_store(
     workspace = folder / "workspace"
     workspace.mkdir(parents=True)
     with open_store(kind, folder) as store:
-        assert store.create_session(str(workspace), session).to_json() == session.to_json()
-        assert store.get_session(str(workspace), session.id).to_json() == session.to_json()
+        assert (
+            store.create_session(str(workspace), session).to_json() == session.to_json()
+        )
+        assert (
+            store.get_session(str(workspace), session.id).to_json() == session.to_json()
+        )
         replacement.id = session.id
         store.update_session(str(workspace), replacement)
         [stored] = store.get_all_sessions(str(workspace))
@@ -472,22 +529,32 @@ def test_any_valid_session_survives_a_round_trip_through_either_store(
 
 
 def editor_file(sessions: list[WorktreeSession]) -> bytes:
-    return json.dumps([s.to_json() for s in sessions], indent=2, ensure_ascii=False).encode()
+    return json.dumps(
+        [s.to_json() for s in sessions], indent=2, ensure_ascii=False
+    ).encode()
 
 
-GOOD_FILE = editor_file([make_session("a", instances=2, messages=2), make_session("b", messages=1)])
+GOOD_FILE = editor_file(
+    [make_session("a", instances=2, messages=2), make_session("b", messages=1)]
+)
 
 WRITES: dict[str, Callable[[Any, str], Any]] = {
     "create_session": lambda r, ws: r.create_session(ws, make_session("new")),
-    "update_session": lambda r, ws: r.update_session(ws, make_session("a", task="changed")),
+    "update_session": lambda r, ws: r.update_session(
+        ws, make_session("a", task="changed")
+    ),
     "delete_session": lambda r, ws: r.delete_session(ws, "a"),
     "add_chat_message": lambda r, ws: r.add_chat_message(ws, "a", make_message("x")),
-    "update_instance_status": lambda r, ws: r.update_instance_status(ws, "a", 0, "failed"),
+    "update_instance_status": lambda r, ws: r.update_instance_status(
+        ws, "a", 0, "failed"
+    ),
 }
 READS: dict[str, Callable[[Any, str], Any]] = {
     "get_session": lambda r, ws: r.get_session(ws, "a"),
     "get_all_sessions": lambda r, ws: r.get_all_sessions(ws),
-    "query_sessions": lambda r, ws: r.query_sessions(ws, SessionFilters(search_query="a")),
+    "query_sessions": lambda r, ws: r.query_sessions(
+        ws, SessionFilters(search_query="a")
+    ),
     "list_sessions": lambda r, ws: r.list_sessions(ws, limit=1),
     "count_sessions": lambda r, ws: r.count_sessions(ws),
     "search": lambda r, ws: r.search(ws, "message"),
@@ -539,7 +606,9 @@ def test_a_damaged_json_file_is_read_or_reported_and_never_overwritten_by_a_fail
             write(repo, str(workspace))
         except SessionError as exc:
             assert not isinstance(exc, (DatabaseError, MigrationError)), exc
-            assert file.read_bytes() == before  # a failed write leaves the file as it was
+            assert (
+                file.read_bytes() == before
+            )  # a failed write leaves the file as it was
 
 
 def test_duplicate_keys_in_a_json_file_read_as_the_last_one(tmp_path, workspace):
@@ -548,14 +617,18 @@ def test_duplicate_keys_in_a_json_file_read_as_the_last_one(tmp_path, workspace)
     repo = JsonSessionRepository(tmp_path / "sessions")
     repo.create_session(workspace, make_session("a"))
     file = next((tmp_path / "sessions").glob("*.json"))
-    text = file.read_text().replace('"task": "Task of a",', '"task": "first", "task": "second",')
+    text = file.read_text().replace(
+        '"task": "Task of a",', '"task": "first", "task": "second",'
+    )
     bogus = text.replace('"createdAt": ', '"createdAt": 7, "createdAt": ', 1)
     file.write_text(bogus)
     assert repo.get_session(workspace, "a").task == "second"
     assert repo.get_session(workspace, "a").created_at == make_session("a").created_at
     bogus = text.replace('"createdAt": ', '"createdAt": "x", "createdAt": 7, "x": ', 1)
     file.write_text(bogus)
-    with pytest.raises(StoreCorruptedError, match=file.name):  # the last value is checked
+    with pytest.raises(
+        StoreCorruptedError, match=file.name
+    ):  # the last value is checked
         repo.get_all_sessions(workspace)
 
 
@@ -590,10 +663,14 @@ def outcome(db: Path, workspace: str) -> Any:
 
 DB_WRITES: dict[str, Callable[[Any, str], Any]] = {
     "create_session": lambda r, ws: r.create_session(ws, make_session("new", instances=1, messages=1)),  # fmt: skip
-    "update_session": lambda r, ws: r.update_session(ws, make_session("s1", task="changed")),
+    "update_session": lambda r, ws: r.update_session(
+        ws, make_session("s1", task="changed")
+    ),
     "delete_session": lambda r, ws: r.delete_session(ws, "s2"),
     "add_chat_message": lambda r, ws: r.add_chat_message(ws, "s3", make_message("x")),
-    "update_instance_status": lambda r, ws: r.update_instance_status(ws, "s4", 1, "failed"),
+    "update_instance_status": lambda r, ws: r.update_instance_status(
+        ws, "s4", 1, "failed"
+    ),
 }
 
 
@@ -621,11 +698,18 @@ def test_a_database_with_bytes_overwritten_gives_data_or_a_storage_error_never_a
                 repo.pool.verify_integrity()
                 write(repo, workspace)
                 continue  # written: nothing to compare
-        except (StoreCorruptedError, DatabaseError, MigrationError, NotFoundError) as exc:
+        except (
+            StoreCorruptedError,
+            DatabaseError,
+            MigrationError,
+            NotFoundError,
+        ) as exc:
             # MigrationError: the damage hit the schema version in the header.
             if not isinstance(exc, NotFoundError):
                 assert str(db) in str(exc)
-        assert outcome(db, workspace) == before, f"{name} failed but changed what is read"
+        assert (
+            outcome(db, workspace) == before
+        ), f"{name} failed but changed what is read"
 
 
 _RANDOM = random.Random(20250113)
@@ -661,7 +745,9 @@ NOT_SQLITE = {
 
 
 @pytest.mark.parametrize("content", NOT_SQLITE.values(), ids=NOT_SQLITE.keys())
-def test_a_file_that_is_not_sqlite_is_refused_naming_it_and_left_as_it_was(tmp_path, content):
+def test_a_file_that_is_not_sqlite_is_refused_naming_it_and_left_as_it_was(
+    tmp_path, content
+):
     db = tmp_path / "sessions.db"
     db.write_bytes(content)
     with pytest.raises((StoreCorruptedError, DatabaseError), match="sessions.db"):

@@ -42,12 +42,14 @@ def test_sessions_are_written_as_the_editors_pretty_json_array(
     repo: JsonSessionRepository, workspace: str, file: Path
 ) -> None:
     sessions = [WorktreeSession.from_json(d) for d in sample_session_dicts()]
-    sessions.append(make_session("ünïcode", task="認証 🚀 «quotes» \"escaped\""))
+    sessions.append(make_session("ünïcode", task='認証 🚀 «quotes» "escaped"'))
     for session in sessions:
         repo.create_session(workspace, session)
     text = file.read_text(encoding="utf-8")
     assert text == editor_text(sessions)
-    assert text.startswith('[\n  {\n    "id": "fixture_session_1",\n    "type": "competition"')
+    assert text.startswith(
+        '[\n  {\n    "id": "fixture_session_1",\n    "type": "competition"'
+    )
     assert not text.endswith("\n")
     assert "認証 🚀" in text  # not \u-escaped
 
@@ -57,9 +59,15 @@ def test_an_update_keeps_the_sessions_place_in_the_file(
 ) -> None:
     for name in ["first", "second", "third"]:
         repo.create_session(workspace, make_session(name))
-    repo.update_session(workspace, make_session("second", updated_at="2030-01-01T00:00:00Z"))
+    repo.update_session(
+        workspace, make_session("second", updated_at="2030-01-01T00:00:00Z")
+    )
     repo.add_chat_message(workspace, "first", make_message())
-    assert [s["id"] for s in json.loads(file.read_text())] == ["first", "second", "third"]
+    assert [s["id"] for s in json.loads(file.read_text())] == [
+        "first",
+        "second",
+        "third",
+    ]
 
 
 def test_deleting_the_last_session_leaves_an_empty_array(
@@ -110,7 +118,9 @@ def test_instances_the_editor_wrote_out_of_order_come_back_sorted(
     data[0]["instances"].reverse()
     file.parent.mkdir()
     file.write_text(json.dumps(data))
-    assert [i.instance_id for i in repo.get_session(workspace, data[0]["id"]).instances] == [0, 1]
+    assert [
+        i.instance_id for i in repo.get_session(workspace, data[0]["id"]).instances
+    ] == [0, 1]
 
 
 def test_every_call_reads_the_file_again(
@@ -196,9 +206,15 @@ SERDE_REFUSES = {
 }
 
 
-@pytest.mark.parametrize("where, change", SERDE_REFUSES.values(), ids=SERDE_REFUSES.keys())
+@pytest.mark.parametrize(
+    "where, change", SERDE_REFUSES.values(), ids=SERDE_REFUSES.keys()
+)
 def test_a_session_serde_would_refuse_is_reported_with_file_and_index(
-    repo: JsonSessionRepository, workspace: str, file: Path, where: str | None, change: dict
+    repo: JsonSessionRepository,
+    workspace: str,
+    file: Path,
+    where: str | None,
+    change: dict,
 ) -> None:
     data = sample_session_dicts()
     target = data[1]["instances"][0] if where else data[1]
@@ -207,8 +223,13 @@ def test_a_session_serde_would_refuse_is_reported_with_file_and_index(
         del target["id"]
     file.parent.mkdir()
     file.write_text(json.dumps(data))
-    for read in (repo.get_all_sessions, lambda w: repo.delete_session(w, "fixture_session_1")):
-        with pytest.raises(StoreCorruptedError, match=rf"{file.name}.*index 1") as caught:
+    for read in (
+        repo.get_all_sessions,
+        lambda w: repo.delete_session(w, "fixture_session_1"),
+    ):
+        with pytest.raises(
+            StoreCorruptedError, match=rf"{file.name}.*index 1"
+        ) as caught:
             read(workspace)
         assert isinstance(caught.value.__cause__, ValidationError)
     assert json.loads(file.read_text()) == data  # nothing was written
@@ -218,7 +239,8 @@ def test_values_serde_reads_are_read_though_the_contract_would_refuse_them(
     repo: JsonSessionRepository, workspace: str, file: Path
 ) -> None:
     """The editor's structs hold plain strings: an unknown type or status, or a timestamp in
-    another format, is read as it is (the contract's checks run on what callers pass in)."""
+    another format, is read as it is (the contract's checks run on what callers pass in).
+    """
     data = sample_session_dicts()
     data[1]["type"] = "tournament"
     data[1]["instances"][0]["status"] = "exploded"
@@ -295,8 +317,11 @@ def test_a_rewrite_of_the_editors_fixture_is_serdes_output_byte_for_byte(
     repo: JsonSessionRepository, workspace: str, file: Path
 ) -> None:
     """The fixture leaves optional keys out; serde writes them back as null. Its output
-    (``editor-sample-sessions.serde.json``, from tools/serde-reference) is then stable."""
-    serde_output = SAMPLE_SESSIONS.with_name("editor-sample-sessions.serde.json").read_bytes()
+    (``editor-sample-sessions.serde.json``, from tools/serde-reference) is then stable.
+    """
+    serde_output = SAMPLE_SESSIONS.with_name(
+        "editor-sample-sessions.serde.json"
+    ).read_bytes()
     file.parent.mkdir()
     file.write_bytes(SAMPLE_SESSIONS.read_bytes())
     repo.update_session(workspace, repo.get_session(workspace, "fixture_session_2"))

@@ -41,7 +41,13 @@ from ait42_session.repository import SessionRepository
 from ait42_session.sqlite_repo import SqliteSessionRepository
 from ait42_session.workspace import compute_workspace_hash
 
-from conftest import SAMPLE_SESSIONS, at, make_message, make_session, sample_session_dicts
+from conftest import (
+    SAMPLE_SESSIONS,
+    at,
+    make_message,
+    make_session,
+    sample_session_dicts,
+)
 
 # --- editor files, written the way the editor writes them -----------------------------------
 
@@ -56,14 +62,18 @@ def editor_text(sessions: list[dict[str, Any]]) -> bytes:
     return json.dumps(sessions, indent=2, ensure_ascii=False).encode("utf-8")
 
 
-def write_editor_file(folder: Path, ws_hash: str, sessions: list[dict[str, Any]]) -> Path:
+def write_editor_file(
+    folder: Path, ws_hash: str, sessions: list[dict[str, Any]]
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{ws_hash}.json"
     path.write_bytes(editor_text(sessions))
     return path
 
 
-def editor_session(rng: random.Random, n: int, *, big_output: bool = False) -> dict[str, Any]:
+def editor_session(
+    rng: random.Random, n: int, *, big_output: bool = False
+) -> dict[str, Any]:
     """One session in the editor's JSON shape with every key present (null for None)."""
     instances = [
         WorktreeInstance(
@@ -123,7 +133,9 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
         for _ in range(SESSIONS_PER_WORKSPACE):
             sessions.append(editor_session(rng, n, big_output=n < BIG_OUTPUTS))
             n += 1
-        write_editor_file(folder, hashlib.sha256(f"/ws/{w}".encode()).hexdigest()[:16], sessions)
+        write_editor_file(
+            folder, hashlib.sha256(f"/ws/{w}".encode()).hexdigest()[:16], sessions
+        )
     return folder
 
 
@@ -176,11 +188,15 @@ def test_import_brings_in_every_session_of_every_file(corpus, sqlite):
     assert (report.files, report.files_seen) == (WORKSPACES, WORKSPACES)
     assert (report.skipped, report.replaced) == (0, 0)
     names = ("sessions", "instances", "messages")
-    assert store_stats(sqlite).totals == dict(zip(names, file_counts(corpus), strict=True))
+    assert store_stats(sqlite).totals == dict(
+        zip(names, file_counts(corpus), strict=True)
+    )
     assert verify_store(sqlite).ok
 
 
-def test_a_second_import_brings_in_nothing_and_reports_every_session_as_skipped(corpus, sqlite):
+def test_a_second_import_brings_in_nothing_and_reports_every_session_as_skipped(
+    corpus, sqlite
+):
     first = import_json(corpus, sqlite)
     before = db_digest(sqlite)
 
@@ -192,17 +208,24 @@ def test_a_second_import_brings_in_nothing_and_reports_every_session_as_skipped(
     assert db_digest(sqlite) == before
 
 
-def test_import_then_export_reproduces_the_editor_files_byte_for_byte(corpus, sqlite, tmp_path):
+def test_import_then_export_reproduces_the_editor_files_byte_for_byte(
+    corpus, sqlite, tmp_path
+):
     import_json(corpus, sqlite)
 
     report = export_json(sqlite, tmp_path / "out")
 
-    assert (report.files, report.sessions) == (WORKSPACES, WORKSPACES * SESSIONS_PER_WORKSPACE)
+    assert (report.files, report.sessions) == (
+        WORKSPACES,
+        WORKSPACES * SESSIONS_PER_WORKSPACE,
+    )
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(
         p.name for p in corpus.iterdir()
     )
     for source in corpus.iterdir():
-        assert (tmp_path / "out" / source.name).read_bytes() == source.read_bytes(), source.name
+        assert (
+            tmp_path / "out" / source.name
+        ).read_bytes() == source.read_bytes(), source.name
     assert max(p.stat().st_size for p in corpus.iterdir()) > 100_000
 
 
@@ -224,7 +247,9 @@ def test_a_changed_file_brings_in_its_new_and_changed_sessions(tmp_path, sqlite)
     report = import_json(folder, sqlite)
 
     assert (report.sessions, report.replaced, report.files) == (3, 2, 1)
-    assert report.skipped == 38 + 1  # the file's 38 unchanged sessions + the unchanged file
+    assert (
+        report.skipped == 38 + 1
+    )  # the file's 38 unchanged sessions + the unchanged file
     assert report.unchanged_files == 1
     assert report.ok
     export_json(sqlite, tmp_path / "out")
@@ -251,14 +276,18 @@ def test_imported_sessions_appear_when_their_workspace_is_opened_by_path(
 ):
     folder = tmp_path / "sessions"
     folder.mkdir()
-    (folder / f"{compute_workspace_hash(workspace)}.json").write_bytes(SAMPLE_SESSIONS.read_bytes())
+    (folder / f"{compute_workspace_hash(workspace)}.json").write_bytes(
+        SAMPLE_SESSIONS.read_bytes()
+    )
 
     import_json(folder, sqlite)
     assert store_stats(sqlite).workspaces[0].path is None
 
     found = sqlite.get_all_sessions(workspace)
     assert sorted(s.id for s in found) == [f"fixture_session_{n}" for n in (1, 2, 3)]
-    assert {h.session_id for h in sqlite.search(workspace, "JWT")} == {"fixture_session_1"}
+    assert {h.session_id for h in sqlite.search(workspace, "JWT")} == {
+        "fixture_session_1"
+    }
     sqlite.create_session(workspace, make_session("new"))
     assert store_stats(sqlite).workspaces[0].path == os.path.realpath(workspace)
 
@@ -278,7 +307,12 @@ def test_the_original_fixture_survives_import_and_export(tmp_path, sqlite):
 
 def test_files_not_named_like_the_editors_are_left_alone(tmp_path, sqlite):
     folder = tmp_path / "sessions"
-    for name in ("ABCDEF0123456789.json", "0123.json", "0123456789abcdef.json.tmp", "notes.txt"):
+    for name in (
+        "ABCDEF0123456789.json",
+        "0123.json",
+        "0123456789abcdef.json.tmp",
+        "notes.txt",
+    ):
         write_editor_file(folder, "x", [])
         (folder / "x.json").rename(folder / name)
     (folder / "0123456789abcdef.json").mkdir()
@@ -312,7 +346,9 @@ MALFORMED = {
 @pytest.mark.parametrize("kind", list(MALFORMED))
 def test_an_unreadable_file_is_reported_and_changes_nothing(kind, tmp_path, sqlite):
     folder = tmp_path / "sessions"
-    good = write_editor_file(folder, "00000000000000aa", [make_session("good").to_json()])
+    good = write_editor_file(
+        folder, "00000000000000aa", [make_session("good").to_json()]
+    )
     bad = folder / "00000000000000bb.json"
     bad.write_bytes(MALFORMED[kind])
 
@@ -327,7 +363,9 @@ def test_an_unreadable_file_is_reported_and_changes_nothing(kind, tmp_path, sqli
     assert [i.file for i in import_json(folder, sqlite).errors] == [str(bad)]
 
 
-def test_a_bad_session_is_reported_by_index_and_the_rest_of_its_file_imports(tmp_path, sqlite):
+def test_a_bad_session_is_reported_by_index_and_the_rest_of_its_file_imports(
+    tmp_path, sqlite
+):
     folder = tmp_path / "sessions"
     good = make_session("good", instances=1, messages=2).to_json()
     wrong_type = {**make_session("typed").to_json(), "type": "solo"}
@@ -349,12 +387,16 @@ def test_a_bad_session_is_reported_by_index_and_the_rest_of_its_file_imports(tmp
     assert (again.sessions, again.skipped) == (0, 2)
 
 
-def test_text_that_cannot_be_stored_as_utf8_is_reported_and_the_rest_imports(tmp_path, sqlite):
+def test_text_that_cannot_be_stored_as_utf8_is_reported_and_the_rest_imports(
+    tmp_path, sqlite
+):
     folder = tmp_path / "sessions"
     lone_surrogate = {**make_session("bad").to_json(), "task": "broken \ud800 text"}
     folder.mkdir()
     path = folder / "00000000000000aa.json"
-    path.write_text(json.dumps([make_session("a").to_json(), lone_surrogate]), encoding="ascii")
+    path.write_text(
+        json.dumps([make_session("a").to_json(), lone_surrogate]), encoding="ascii"
+    )
 
     report = import_json(folder, sqlite)
 
@@ -375,7 +417,9 @@ def test_a_session_the_database_refuses_is_rolled_back_alone(tmp_path, sqlite):
 
     report = import_json(folder, sqlite)
 
-    assert [(i.index, "forbidden task" in i.reason) for i in report.errors] == [(1, True)]
+    assert [(i.index, "forbidden task" in i.reason) for i in report.errors] == [
+        (1, True)
+    ]
     assert totals(report) == (2, 0, 3)
     assert store_stats(sqlite).totals == {"sessions": 2, "instances": 0, "messages": 3}
     assert verify_store(sqlite).ok
@@ -400,7 +444,9 @@ def test_a_dry_run_leaves_the_database_file_unchanged_and_reports_like_a_real_ru
     sqlite.create_session(workspace, make_session("already here"))
     folder = tmp_path / "sessions"
     rng = random.Random(3)
-    write_editor_file(folder, "00000000000000aa", [editor_session(rng, n) for n in range(30)])
+    write_editor_file(
+        folder, "00000000000000aa", [editor_session(rng, n) for n in range(30)]
+    )
     import_json(folder, sqlite)
     changed = [editor_session(rng, n) for n in range(35)]
     write_editor_file(folder, "00000000000000aa", changed)
@@ -450,7 +496,11 @@ def test_an_import_into_an_empty_database_takes_no_backup(corpus, sqlite):
 
 def test_progress_callable_is_told_after_each_file(corpus, sqlite):
     calls: list[tuple[int, int, str]] = []
-    import_json(corpus, sqlite, progress=lambda n, total, path: calls.append((n, total, path.name)))
+    import_json(
+        corpus,
+        sqlite,
+        progress=lambda n, total, path: calls.append((n, total, path.name)),
+    )
     assert [c[:2] for c in calls] == [(n, WORKSPACES) for n in range(1, WORKSPACES + 1)]
     assert [c[2] for c in calls] == sorted(p.name for p in corpus.iterdir())
 
@@ -466,7 +516,9 @@ def test_progress_accepts_a_tqdm_bar(corpus, sqlite):
 # --- export ---------------------------------------------------------------------------------
 
 
-def test_export_writes_private_files_atomically_over_old_ones(tmp_path, sqlite, workspace):
+def test_export_writes_private_files_atomically_over_old_ones(
+    tmp_path, sqlite, workspace
+):
     sqlite.create_session(workspace, make_session("one"))
     out = tmp_path / "new" / "out"
     name = f"{compute_workspace_hash(workspace)}.json"
@@ -480,8 +532,12 @@ def test_export_writes_private_files_atomically_over_old_ones(tmp_path, sqlite, 
     assert stat.S_IMODE(out.stat().st_mode) == 0o700
     assert stat.S_IMODE((out / name).stat().st_mode) == 0o600
     data = (out / name).read_bytes()
-    assert [s["id"] for s in json.loads(data)] == ["one", "two"] and not data.endswith(b"\n")
-    assert JsonSessionRepository(out).get_session(workspace, "two").task == "Task of two"
+    assert [s["id"] for s in json.loads(data)] == ["one", "two"] and not data.endswith(
+        b"\n"
+    )
+    assert (
+        JsonSessionRepository(out).get_session(workspace, "two").task == "Task of two"
+    )
 
 
 def test_export_of_an_empty_store_writes_nothing(tmp_path, sqlite):
@@ -493,7 +549,9 @@ def test_export_of_an_empty_store_writes_nothing(tmp_path, sqlite):
 # --- dual write -----------------------------------------------------------------------------
 
 PROTOCOL_METHODS = [
-    name for name in vars(SessionRepository) if not name.startswith("_") and name != "close"
+    name
+    for name in vars(SessionRepository)
+    if not name.startswith("_") and name != "close"
 ] + ["close", "__enter__", "__exit__"]
 
 
@@ -558,7 +616,10 @@ def test_verify_consistency_lists_every_difference(dual, workspace):
     kids = sqlite.get_session(workspace, "kids")
     kids.instances = kids.instances[:1]
     kids.instances[0].status = "failed"
-    kids.chat_history = kids.chat_history[:1] + [make_message("n", "new"), make_message("o", "x")]
+    kids.chat_history = kids.chat_history[:1] + [
+        make_message("n", "new"),
+        make_message("o", "x"),
+    ]
     sqlite.update_session(workspace, kids)
 
     found = {(d.session_id, d.kind, d.path) for d in dual.verify_consistency(workspace)}
@@ -666,7 +727,10 @@ def test_fallback_answers_when_the_database_file_is_garbage(stores, workspace):
     found = in_new_thread(lambda: repo.get_all_sessions(workspace))
 
     assert [s.id for s in found] == ["c", "b", "a"]
-    assert in_new_thread(lambda: repo.get_session(workspace, "b")).chat_history[0].id == "b_msg_0"
+    assert (
+        in_new_thread(lambda: repo.get_session(workspace, "b")).chat_history[0].id
+        == "b_msg_0"
+    )
     assert in_new_thread(lambda: repo.count_sessions(workspace)) == 3
     hits = in_new_thread(lambda: repo.search(workspace, "Task of a"))
     assert [h.session_id for h in hits] == ["a"]
@@ -674,7 +738,9 @@ def test_fallback_answers_when_the_database_file_is_garbage(stores, workspace):
     assert "damaged" in str(repo.last_primary_error)
 
 
-def test_a_fallback_is_made_even_when_the_primary_cannot_be_recorded_in(stores, workspace):
+def test_a_fallback_is_made_even_when_the_primary_cannot_be_recorded_in(
+    stores, workspace
+):
     sqlite, json_store = stores
     sqlite.close()
     repo = FallbackRepository(sqlite, json_store)
@@ -735,7 +801,10 @@ def test_with_backup_writes_a_failing_primary_writes_to_the_fallback_and_import_
     with SqliteSessionRepository.with_path(tmp_path / "sessions.db") as repaired:
         report = import_json(json_store.sessions_dir, repaired)
         assert (report.sessions, report.replaced, report.skipped) == (2, 1, 2)
-        assert DualWriteRepository(repaired, json_store).verify_consistency(workspace) == []
+        assert (
+            DualWriteRepository(repaired, json_store).verify_consistency(workspace)
+            == []
+        )
 
 
 # --- the recorded phase ---------------------------------------------------------------------

@@ -48,7 +48,9 @@ def as_written(session: dict[str, Any]) -> dict[str, Any]:
     out = with_nulls(session, SESSION_KEYS)
     instances = sorted(session.get("instances") or [], key=lambda i: i["instanceId"])
     out["instances"] = [with_nulls(i, INSTANCE_KEYS) for i in instances]
-    out["chatHistory"] = [with_nulls(m, MESSAGE_KEYS) for m in session.get("chatHistory") or []]
+    out["chatHistory"] = [
+        with_nulls(m, MESSAGE_KEYS) for m in session.get("chatHistory") or []
+    ]
     return out
 
 
@@ -60,7 +62,9 @@ def sample_ids() -> list[str]:
 
 
 @pytest.mark.parametrize("data", SAMPLES, ids=sample_ids())
-def test_a_fixture_session_is_written_back_with_absent_keys_as_null(data: dict[str, Any]) -> None:
+def test_a_fixture_session_is_written_back_with_absent_keys_as_null(
+    data: dict[str, Any],
+) -> None:
     assert WorktreeSession.from_json(data).to_json() == as_written(data)
 
 
@@ -76,7 +80,11 @@ def test_a_fixture_session_survives_a_second_round_trip_through_json_text(
 @pytest.mark.parametrize("data", SAMPLES, ids=sample_ids())
 def test_a_fixture_session_reads_its_values(data: dict[str, Any]) -> None:
     session = WorktreeSession.from_json(data)
-    assert (session.id, session.type, session.task) == (data["id"], data["type"], data["task"])
+    assert (session.id, session.type, session.task) == (
+        data["id"],
+        data["type"],
+        data["task"],
+    )
     assert session.created_at == data["createdAt"]
     assert session.total_duration == data.get("totalDuration")
     assert [i.agent_name for i in session.instances] == [
@@ -101,7 +109,9 @@ def test_a_stored_copy_is_the_json_round_trip_and_shares_nothing_mutable(
     expected = WorktreeSession.from_json(session.to_json())
     expected.workspace_hash = "0123456789abcdef"
     assert copy_ == expected
-    assert [i.instance_id for i in copy_.instances] == sorted(i.instance_id for i in session.instances)
+    assert [i.instance_id for i in copy_.instances] == sorted(
+        i.instance_id for i in session.instances
+    )
     copy_.extra["note"]["tags"].append("b")
     copy_.runtime_mix.append("x")  # type: ignore[union-attr]
     for instance in copy_.instances:
@@ -127,7 +137,10 @@ def test_none_is_written_as_null_not_left_out() -> None:
 
 def test_a_session_read_with_missing_optional_keys_has_none_and_empty_lists() -> None:
     minimal = {key: SAMPLES[0][key] for key in ("id", "type", "task", "status")}
-    minimal |= {"createdAt": "2025-01-13T10:00:00Z", "updatedAt": "2025-01-13T10:00:00Z"}
+    minimal |= {
+        "createdAt": "2025-01-13T10:00:00Z",
+        "updatedAt": "2025-01-13T10:00:00Z",
+    }
     session = WorktreeSession.from_json(minimal)
     assert session.completed_at is None and session.runtime_mix is None
     assert session.instances == [] and session.chat_history == []
@@ -189,7 +202,9 @@ def test_new_session_is_running_and_created_now() -> None:
     assert session.status == "running"
     assert session.created_at == session.updated_at
     assert session.workspace_hash == "0123456789abcdef"
-    assert abs(to_instant_ns(session.created_at) - to_instant_ns(_utc_now())) < 60 * 10**9
+    assert (
+        abs(to_instant_ns(session.created_at) - to_instant_ns(_utc_now())) < 60 * 10**9
+    )
 
 
 def _utc_now() -> str:
@@ -263,7 +278,9 @@ def test_validation_error_is_a_value_error_and_a_session_error() -> None:
 
     with pytest.raises(ValidationError) as caught:
         WorktreeSession.from_json(session_with(type="tournament"))
-    assert isinstance(caught.value, ValueError) and isinstance(caught.value, SessionError)
+    assert isinstance(caught.value, ValueError) and isinstance(
+        caught.value, SessionError
+    )
 
 
 def test_the_largest_u32_and_u64_values_are_accepted() -> None:
@@ -280,7 +297,9 @@ def test_validate_catches_a_bad_value_set_after_construction() -> None:
 
 
 def test_extra_may_not_shadow_a_known_key() -> None:
-    message = ChatMessage("m", "user", "hi", "2025-01-13T10:00:00Z", extra={"content": "x"})
+    message = ChatMessage(
+        "m", "user", "hi", "2025-01-13T10:00:00Z", extra={"content": "x"}
+    )
     with pytest.raises(ValidationError):
         message.validate()
 
@@ -289,7 +308,9 @@ def test_instance_and_message_from_json_validate_too() -> None:
     with pytest.raises(ValidationError):
         WorktreeInstance.from_json({"instanceId": 0})
     with pytest.raises(ValidationError):
-        ChatMessage.from_json({"id": "m", "role": "user", "content": "hi", "timestamp": 5})
+        ChatMessage.from_json(
+            {"id": "m", "role": "user", "content": "hi", "timestamp": 5}
+        )
 
 
 # --- workspace hash ------------------------------------------------------------------------
@@ -336,7 +357,9 @@ def test_a_symlink_re_pointed_to_another_folder_hashes_like_its_new_target(
     assert compute_workspace_hash(str(link)) == sha16(os.path.realpath(second))
 
 
-def test_a_folder_that_goes_and_comes_back_is_hashed_as_it_is_each_time(tmp_path: Path) -> None:
+def test_a_folder_that_goes_and_comes_back_is_hashed_as_it_is_each_time(
+    tmp_path: Path,
+) -> None:
     real = tmp_path / "real"
     real.mkdir()
     folder = tmp_path / "project"
@@ -379,7 +402,8 @@ def test_nanoseconds_and_milliseconds_order_by_instant() -> None:
 
 def test_timestamps_are_stored_exactly_as_given() -> None:
     data = session_with(
-        createdAt="2025-01-13T12:00:00+02:00", updatedAt="2025-01-13T10:00:00.123456789+00:00"
+        createdAt="2025-01-13T12:00:00+02:00",
+        updatedAt="2025-01-13T10:00:00.123456789+00:00",
     )
     written = WorktreeSession.from_json(data).to_json()
     assert written["createdAt"] == "2025-01-13T12:00:00+02:00"
@@ -389,7 +413,8 @@ def test_timestamps_are_stored_exactly_as_given() -> None:
 @settings(max_examples=500, deadline=None)
 @given(
     moment=st.datetimes(
-        min_value=datetime.datetime(1678, 1, 1), max_value=datetime.datetime(2261, 12, 31)
+        min_value=datetime.datetime(1678, 1, 1),
+        max_value=datetime.datetime(2261, 12, 31),
     ),
     digits=st.integers(min_value=0, max_value=9),
     nanos=st.integers(min_value=0, max_value=999_999_999),
@@ -410,6 +435,8 @@ def test_stored_timestamps_order_by_the_same_instant_as_the_strict_parser(
 
 
 @pytest.mark.parametrize("text", ["yesterday", "2025-01-13", "2025-01-13T10:00:00", ""])
-def test_a_stored_timestamp_that_names_no_instant_is_a_validation_error(text: str) -> None:
+def test_a_stored_timestamp_that_names_no_instant_is_a_validation_error(
+    text: str,
+) -> None:
     with pytest.raises(ValidationError):
         stored_instant_ns(text)

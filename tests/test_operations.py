@@ -38,7 +38,9 @@ def cli(*args: str, db: Path) -> subprocess.CompletedProcess[str]:
 
 
 def fill(store: SqliteSessionRepository, workspace: str) -> None:
-    for n, (status, day) in enumerate([("completed", 1), ("failed", 2), ("running", 20)]):
+    for n, (status, day) in enumerate(
+        [("completed", 1), ("failed", 2), ("running", 20)]
+    ):
         when = f"2025-03-{day:02d}T10:00:00Z"
         store.create_session(workspace, make_session(
             f"s{n}", status=status, created_at=when, updated_at=when,
@@ -49,7 +51,9 @@ def fill(store: SqliteSessionRepository, workspace: str) -> None:
 # --- workspaces and the change token --------------------------------------------------------
 
 
-def test_list_workspaces_counts_sessions_and_names_the_last_activity(store, workspace, other_workspace):
+def test_list_workspaces_counts_sessions_and_names_the_last_activity(
+    store, workspace, other_workspace
+):
     fill(store, workspace)
     store.create_session(other_workspace, make_session("x", updated_at=at(0, day=9)))
     found = {w.hash: w for w in store.list_workspaces()}
@@ -59,7 +63,9 @@ def test_list_workspaces_counts_sessions_and_names_the_last_activity(store, work
     assert found[compute_workspace_hash(other_workspace)].session_count == 1
 
 
-def test_the_change_token_moves_when_this_or_another_connection_writes(store, tmp_path, workspace):
+def test_the_change_token_moves_when_this_or_another_connection_writes(
+    store, tmp_path, workspace
+):
     first = store.data_version()
     assert store.data_version() == first  # reading changes nothing
     store.create_session(workspace, make_session("a"))
@@ -78,17 +84,23 @@ def test_prune_deletes_old_sessions_in_the_statuses_asked(store, workspace):
     dry = store.prune(workspace, older_than="2025-03-10T00:00:00Z", dry_run=True)
     assert (dry.session_ids, dry.dry_run) == (["s0", "s1"], True)
     assert store.count_sessions(workspace) == 3
-    report = store.prune(workspace, older_than=dt.date(2025, 3, 10), statuses=["failed"])
+    report = store.prune(
+        workspace, older_than=dt.date(2025, 3, 10), statuses=["failed"]
+    )
     assert report.session_ids == ["s1"]
     assert [s.id for s in store.get_all_sessions(workspace)] == ["s2", "s0"]
     assert store.prune(workspace, statuses=["running"]).session_ids == ["s2"]
 
 
 def test_prune_by_age(store, workspace):
-    store.create_session(workspace, make_session("old", updated_at="2001-01-01T00:00:00Z"))
+    store.create_session(
+        workspace, make_session("old", updated_at="2001-01-01T00:00:00Z")
+    )
     now = dt.datetime.now(dt.timezone.utc).isoformat()
     store.create_session(workspace, make_session("new", updated_at=now))
-    assert store.prune(workspace, older_than=dt.timedelta(days=30)).session_ids == ["old"]
+    assert store.prune(workspace, older_than=dt.timedelta(days=30)).session_ids == [
+        "old"
+    ]
 
 
 def test_pruned_text_is_purged_from_the_file(store, workspace, tmp_path):
@@ -97,9 +109,10 @@ def test_pruned_text_is_purged_from_the_file(store, workspace, tmp_path):
     store.pool.optimize()
     raw = (tmp_path / "sessions.db").read_bytes()
     assert b"secret output" not in raw
-    assert not Path(f"{tmp_path / 'sessions.db'}-wal").exists() or b"secret output" not in Path(
-        f"{tmp_path / 'sessions.db'}-wal"
-    ).read_bytes()
+    assert (
+        not Path(f"{tmp_path / 'sessions.db'}-wal").exists()
+        or b"secret output" not in Path(f"{tmp_path / 'sessions.db'}-wal").read_bytes()
+    )
 
 
 @pytest.mark.parametrize(
@@ -118,23 +131,39 @@ def test_prune_refuses_what_it_cannot_read(store, workspace, kwargs):
 def test_prune_from_the_command_line(store, workspace, tmp_path):
     fill(store, workspace)
     db = tmp_path / "sessions.db"
-    dry = cli("prune", "--workspace", workspace, "--before", "2025-03-10T00:00:00Z", "--dry-run", db=db)
+    dry = cli(
+        "prune",
+        "--workspace",
+        workspace,
+        "--before",
+        "2025-03-10T00:00:00Z",
+        "--dry-run",
+        db=db,
+    )
     assert dry.returncode == 0 and "would delete 2 sessions" in dry.stdout
     done = cli("prune", "--workspace", workspace, "--status", "failed", "--json", db=db)
     assert json.loads(done.stdout)["session_ids"] == ["s1"]
-    assert cli("prune", "--workspace", workspace, db=db).returncode == 1  # nothing asked
+    assert (
+        cli("prune", "--workspace", workspace, db=db).returncode == 1
+    )  # nothing asked
 
 
 # --- backup and restore --------------------------------------------------------------------------
 
 
-def test_a_backup_taken_while_another_process_writes_is_consistent(store, workspace, tmp_path):
+def test_a_backup_taken_while_another_process_writes_is_consistent(
+    store, workspace, tmp_path
+):
     fill(store, workspace)
     target = backup(store.pool, tmp_path / "copy.db")
     assert target.stat().st_mode & 0o777 == 0o600
     assert check_backup(target) == store.pool.schema_version
     with SqliteSessionRepository.with_path(target) as copy:
-        assert sorted(s.id for s in copy.get_all_sessions(workspace)) == ["s0", "s1", "s2"]
+        assert sorted(s.id for s in copy.get_all_sessions(workspace)) == [
+            "s0",
+            "s1",
+            "s2",
+        ]
         assert copy.pool.verify_integrity()
 
 
@@ -161,14 +190,18 @@ def test_restore_brings_back_a_backup(store, workspace, tmp_path):
     assert store.pool.verify_integrity()
 
 
-def test_a_restore_over_a_live_store_is_seen_by_its_other_users(store, workspace, tmp_path):
+def test_a_restore_over_a_live_store_is_seen_by_its_other_users(
+    store, workspace, tmp_path
+):
     fill(store, workspace)
     copy = backup(store.pool, tmp_path / "copy.db")
     store.create_session(workspace, make_session("late"))
     with SqliteSessionRepository.with_path(tmp_path / "sessions.db") as live_reader:
         assert live_reader.count_sessions(workspace) == 4
         restore(store.pool, copy, force=True)
-        assert live_reader.count_sessions(workspace) == 3  # the other connection sees it
+        assert (
+            live_reader.count_sessions(workspace) == 3
+        )  # the other connection sees it
 
 
 def test_restore_refuses_what_is_not_a_sound_backup(store, tmp_path, workspace):
@@ -184,7 +217,9 @@ def test_restore_refuses_what_is_not_a_sound_backup(store, tmp_path, workspace):
     con.close()
     damaged = backup(store.pool, tmp_path / "damaged.db")
     data = bytearray(damaged.read_bytes())
-    data[4096 * 2 : 4096 * 2 + 512] = b"\xff" * 512  # a page of the tables scribbled over
+    data[4096 * 2 : 4096 * 2 + 512] = (
+        b"\xff" * 512
+    )  # a page of the tables scribbled over
     damaged.write_bytes(bytes(data))
     for source, error in [
         (tmp_path / "missing.db", DatabaseError),

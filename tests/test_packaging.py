@@ -25,7 +25,17 @@ print(repo.pool.path, repo.pool.schema_version, oct(stat.S_IMODE(os.stat(repo.po
 def test_a_wheel_installed_in_a_fresh_venv_opens_a_store_at_ait42_home(tmp_path):
     dist = tmp_path / "dist"
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "-q",
+            "-w",
+            str(dist),
+            str(ROOT),
+        ],
         check=True,
     )
     wheel = next(dist.glob("ait42_session-*.whl"))
@@ -36,9 +46,18 @@ def test_a_wheel_installed_in_a_fresh_venv_opens_a_store_at_ait42_home(tmp_path)
     home = tmp_path / "home"
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
-    env = {**os.environ, "AIT42_HOME": str(home), "CHECKOUT": str(ROOT), "PYTHONPATH": ""}
+    env = {
+        **os.environ,
+        "AIT42_HOME": str(home),
+        "CHECKOUT": str(ROOT),
+        "PYTHONPATH": "",
+    }
     result = subprocess.run(
-        [str(python), "-c", SMOKE], cwd=elsewhere, env=env, capture_output=True, text=True
+        [str(python), "-c", SMOKE],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stderr
     path, version, mode = result.stdout.split()

@@ -18,6 +18,7 @@ import pytest
 
 from ait42_session import ChatMessage, PostgresSessionRepository
 from ait42_session.errors import DatabaseError, MigrationError, ValidationError
+from ait42_session.health import store_stats, verify_store
 from ait42_session.json_repo import JsonSessionRepository
 from ait42_session.migration import (
     DualWriteRepository,
@@ -45,8 +46,12 @@ def dsn(tmp_path: Path) -> str:
     return database_for(tmp_path)
 
 
-def test_eight_processes_times_five_hundred_writes_lose_nothing(dsn: str, tmp_path: Path):
-    figures = reliability.run_concurrent("postgres", PROCESSES, WRITES, tmp_path, dsn=dsn)
+def test_eight_processes_times_five_hundred_writes_lose_nothing(
+    dsn: str, tmp_path: Path
+):
+    figures = reliability.run_concurrent(
+        "postgres", PROCESSES, WRITES, tmp_path, dsn=dsn
+    )
     assert figures.notes == []
     assert figures.attempted == PROCESSES * WRITES
     assert figures.acknowledged == PROCESSES * WRITES
@@ -54,7 +59,9 @@ def test_eight_processes_times_five_hundred_writes_lose_nothing(dsn: str, tmp_pa
     assert (figures.lost, figures.half_written, figures.unreadable) == (0, 0, 0)
 
 
-def test_racing_writers_of_one_session_get_distinct_message_positions(dsn: str, workspace: str):
+def test_racing_writers_of_one_session_get_distinct_message_positions(
+    dsn: str, workspace: str
+):
     with PostgresSessionRepository.connect(dsn) as repo:
         repo.create_session(workspace, make_session("s1", instances=[make_instance(0)]))
     failures: list[BaseException] = []
@@ -85,7 +92,9 @@ def test_racing_writers_of_one_session_get_distinct_message_positions(dsn: str, 
         assert mine == [f"w{writer}-{n}" for n in range(25)]
 
 
-def test_processes_starting_at_once_on_an_empty_database_migrate_it_once(tmp_path: Path):
+def test_processes_starting_at_once_on_an_empty_database_migrate_it_once(
+    tmp_path: Path,
+):
     server = cluster()
     server.execute("CREATE DATABASE fresh_start")
     code = (
@@ -105,7 +114,9 @@ def test_processes_starting_at_once_on_an_empty_database_migrate_it_once(tmp_pat
         server.execute("DROP DATABASE fresh_start WITH (FORCE)")
 
 
-def test_a_database_newer_than_the_code_is_refused_and_left_alone(dsn: str, workspace: str):
+def test_a_database_newer_than_the_code_is_refused_and_left_alone(
+    dsn: str, workspace: str
+):
     import psycopg
 
     with PostgresSessionRepository.connect(dsn) as repo:
@@ -121,7 +132,9 @@ def test_a_database_newer_than_the_code_is_refused_and_left_alone(dsn: str, work
 
 def test_a_server_that_is_not_there_is_a_database_error(tmp_path: Path):
     with pytest.raises(DatabaseError, match="cannot connect"):
-        PostgresSessionRepository.connect(f"host={tmp_path} dbname=nothing connect_timeout=2")
+        PostgresSessionRepository.connect(
+            f"host={tmp_path} dbname=nothing connect_timeout=2"
+        )
 
 
 def test_a_message_never_shows_the_password() -> None:
@@ -170,7 +183,9 @@ def session_count(dsn: str) -> int:
         return con.execute("SELECT count(*) FROM sessions").fetchone()[0]
 
 
-def test_import_then_export_through_postgres_gives_back_the_editor_files(dsn: str, tmp_path: Path):
+def test_import_then_export_through_postgres_gives_back_the_editor_files(
+    dsn: str, tmp_path: Path
+):
     folder = editor_folder(tmp_path)
     with PostgresSessionRepository.connect(dsn) as repo:
         report = import_json(folder, repo)
@@ -183,11 +198,15 @@ def test_import_then_export_through_postgres_gives_back_the_editor_files(dsn: st
     assert (again.sessions, again.skipped, again.unchanged_files) == (0, 180, 3)
     assert (exported.files, exported.sessions) == (3, 180)
     for source in sorted(folder.iterdir()):
-        assert (tmp_path / "out" / source.name).read_bytes() == source.read_bytes(), source.name
+        assert (
+            tmp_path / "out" / source.name
+        ).read_bytes() == source.read_bytes(), source.name
     assert status.status == "imported"
 
 
-def test_a_changed_file_replaces_its_changed_sessions_in_postgres(dsn: str, tmp_path: Path):
+def test_a_changed_file_replaces_its_changed_sessions_in_postgres(
+    dsn: str, tmp_path: Path
+):
     from test_migration import editor_session, editor_text, write_editor_file
 
     rng = random.Random(5)
@@ -221,7 +240,9 @@ def test_a_session_postgres_refuses_is_reported_and_the_rest_of_its_file_imports
     write_editor_file(folder, "00000000000000aa", [s.to_json() for s in items])
     with PostgresSessionRepository.connect(dsn) as repo:
         with psycopg.connect(dsn, autocommit=True) as con:
-            con.execute("ALTER TABLE sessions ADD CONSTRAINT no_forbidden CHECK (task <> 'forbidden')")
+            con.execute(
+                "ALTER TABLE sessions ADD CONSTRAINT no_forbidden CHECK (task <> 'forbidden')"
+            )
         report = import_json(folder, repo)
 
     assert [(i.index, "no_forbidden" in i.reason) for i in report.errors] == [(1, True)]
@@ -232,7 +253,9 @@ def test_a_session_postgres_refuses_is_reported_and_the_rest_of_its_file_imports
 def test_an_output_with_more_words_than_a_tsvector_holds_is_stored_whole(
     dsn: str, workspace: str
 ):
-    output = " ".join(f"w{n:08d}" for n in range(150_000))  # ~2 MB of distinct words as tsvector
+    output = " ".join(
+        f"w{n:08d}" for n in range(150_000)
+    )  # ~2 MB of distinct words as tsvector
     session = make_session("big", instances=[make_instance(0, output=output)])
     with PostgresSessionRepository.connect(dsn) as repo:
         repo.create_session(workspace, session)
@@ -265,4 +288,38 @@ def test_the_phases_are_recorded_in_postgres(dsn: str, tmp_path: Path, workspace
         assert migration_status(repo).status == "sqlite_only"
         with pytest.raises(ValidationError):
             record_migration_phase(repo, "half_done")
-        assert dual.primary.get_session(workspace, "both") == repo.get_session(workspace, "both")
+        assert dual.primary.get_session(workspace, "both") == repo.get_session(
+            workspace, "both"
+        )
+
+
+def test_verify_checks_indexes_with_amcheck_and_finds_rows_search_cannot_see(
+    dsn: str, workspace: str
+):
+    import psycopg
+
+    with PostgresSessionRepository.connect(dsn) as repo:
+        instance = make_instance(0, output="ran the tests")
+        repo.create_session(
+            workspace, make_session("s1", instances=[instance], messages=2)
+        )
+        plain = verify_store(repo)
+        with psycopg.connect(dsn, autocommit=True) as con:
+            con.execute("CREATE EXTENSION amcheck")
+        checked = verify_store(repo)
+        with psycopg.connect(dsn, autocommit=True) as con:
+            con.execute("UPDATE instances SET output_words = NULL")
+        broken = verify_store(repo)
+        stats = store_stats(repo)
+
+    assert plain.ok and plain.notes and "amcheck" in plain.notes[0]
+    assert checked.ok and checked.notes == [] and checked.integrity == ["ok"]
+    assert checked.counts == {
+        "workspaces": 1,
+        "sessions": 1,
+        "instances": 1,
+        "messages": 2,
+    }
+    assert not broken.ok and broken.fts["output words"] is False
+    assert stats.totals == {"sessions": 1, "instances": 1, "messages": 2}
+    assert stats.db_bytes > 0 and stats.migration_status == "pending"

@@ -46,7 +46,9 @@ def open_umask() -> Iterator[None]:
 # --- file and folder modes -------------------------------------------------------------------
 
 
-def test_a_new_database_its_wal_shm_and_every_missing_parent_are_owner_only(tmp_path, open_umask):
+def test_a_new_database_its_wal_shm_and_every_missing_parent_are_owner_only(
+    tmp_path, open_umask
+):
     db = tmp_path / "a" / "b" / "c" / "sessions.db"
     with SqliteSessionRepository.with_path(db) as repo:
         repo.create_session(str(tmp_path), make_session())
@@ -56,7 +58,9 @@ def test_a_new_database_its_wal_shm_and_every_missing_parent_are_owner_only(tmp_
             assert mode(db.parent / name) == 0o600, name
 
 
-def test_the_default_stores_create_ait42_home_owner_only(ait42_home, workspace, open_umask):
+def test_the_default_stores_create_ait42_home_owner_only(
+    ait42_home, workspace, open_umask
+):
     with SqliteSessionRepository.new_default() as repo:
         repo.create_session(workspace, make_session())
     JsonSessionRepository.new_default().create_session(workspace, make_session())
@@ -67,7 +71,9 @@ def test_the_default_stores_create_ait42_home_owner_only(ait42_home, workspace, 
     assert mode(file) == 0o600
 
 
-def test_an_existing_world_readable_database_is_made_owner_only_before_use(tmp_path, workspace):
+def test_an_existing_world_readable_database_is_made_owner_only_before_use(
+    tmp_path, workspace
+):
     db = tmp_path / "sessions.db"
     with SqliteSessionRepository.with_path(db) as repo:
         repo.create_session(workspace, make_session())
@@ -75,7 +81,9 @@ def test_an_existing_world_readable_database_is_made_owner_only_before_use(tmp_p
     with SqliteSessionRepository.with_path(db) as repo:
         repo.create_session(workspace, make_session("second"))
         assert mode(db) == 0o600
-        assert mode(str(db) + "-wal") == 0o600  # SQLite gives the WAL the database's mode
+        assert (
+            mode(str(db) + "-wal") == 0o600
+        )  # SQLite gives the WAL the database's mode
         assert mode(str(db) + "-shm") == 0o600
 
 
@@ -88,7 +96,9 @@ def test_json_files_and_their_folder_are_owner_only(tmp_path, workspace, open_um
     assert mode(file) == 0o600
 
 
-def test_exported_files_and_the_export_folder_are_owner_only(tmp_path, workspace, open_umask):
+def test_exported_files_and_the_export_folder_are_owner_only(
+    tmp_path, workspace, open_umask
+):
     with SqliteSessionRepository.with_path(tmp_path / "sessions.db") as repo:
         repo.create_session(workspace, make_session())
         report = export_json(repo, tmp_path / "export" / "out")
@@ -100,9 +110,13 @@ def test_exported_files_and_the_export_folder_are_owner_only(tmp_path, workspace
     assert mode(files[0]) == 0o600
 
 
-def test_the_backup_taken_before_an_import_is_owner_only(tmp_path, workspace, open_umask):
+def test_the_backup_taken_before_an_import_is_owner_only(
+    tmp_path, workspace, open_umask
+):
     sessions_dir = tmp_path / "editor-sessions"
-    JsonSessionRepository(sessions_dir).create_session(workspace, make_session("imported"))
+    JsonSessionRepository(sessions_dir).create_session(
+        workspace, make_session("imported")
+    )
     with SqliteSessionRepository.with_path(tmp_path / "sessions.db") as repo:
         repo.create_session(workspace, make_session("already here"))
         report = import_json(sessions_dir, repo)
@@ -135,7 +149,9 @@ def secret_session() -> Any:
         make_message("m2", f"said {SECRETS['dropped message']} " * 20),
     ]
     session.instances = [
-        make_instance(0, agent_name=SECRETS["agent"], output=f"log {SECRETS['output']} " * 100),
+        make_instance(
+            0, agent_name=SECRETS["agent"], output=f"log {SECRETS['output']} " * 100
+        ),
         make_instance(1, output=f"log {SECRETS['dropped instance']} " * 100),
     ]
     return session
@@ -151,7 +167,9 @@ def replaced(session: Any) -> Any:
 
 def stored_bytes(kind: str, tmp_path: Path) -> bytes:
     if kind == "json":
-        return b"".join(p.read_bytes() for p in (tmp_path / "json" / "sessions").glob("*"))
+        return b"".join(
+            p.read_bytes() for p in (tmp_path / "json" / "sessions").glob("*")
+        )
     db = tmp_path / "sqlite" / "sessions.db"
     return b"".join(Path(str(db) + s).read_bytes() for s in ("", "-wal", "-shm") if Path(str(db) + s).exists())  # fmt: skip
 
@@ -168,7 +186,9 @@ def test_text_replaced_by_an_update_is_not_left_in_the_files_after_a_checkpoint(
         before = stored_bytes(kind, tmp_path)
         for name, secret in SECRETS.items():
             assert secret.encode() in before, name  # so the check below can fail
-        store.update_session(workspace, replaced(store.get_session(workspace, "session_1")))
+        store.update_session(
+            workspace, replaced(store.get_session(workspace, "session_1"))
+        )
         assert store.search(workspace, SECRETS["output"]) == []
         if kind == "sqlite":
             store.pool.optimize()
@@ -177,11 +197,17 @@ def test_text_replaced_by_an_update_is_not_left_in_the_files_after_a_checkpoint(
         assert secret.encode() not in after, name
 
 
-def test_without_the_checkpoint_the_old_text_waits_in_the_wal_until_optimize(tmp_path, workspace):
+def test_without_the_checkpoint_the_old_text_waits_in_the_wal_until_optimize(
+    tmp_path, workspace
+):
     """Why the test above checkpoints: the WAL keeps old page images until it is copied back."""
-    with SqliteSessionRepository.with_path(tmp_path / "sqlite" / "sessions.db") as store:
+    with SqliteSessionRepository.with_path(
+        tmp_path / "sqlite" / "sessions.db"
+    ) as store:
         store.create_session(workspace, secret_session())
-        store.update_session(workspace, replaced(store.get_session(workspace, "session_1")))
+        store.update_session(
+            workspace, replaced(store.get_session(workspace, "session_1"))
+        )
         assert SECRETS["output"].encode() in stored_bytes("sqlite", tmp_path)
         store.pool.optimize()
         assert SECRETS["output"].encode() not in stored_bytes("sqlite", tmp_path)
@@ -197,20 +223,31 @@ def two_workspaces(repo, workspace, other_workspace) -> tuple[Any, str, str, lis
     for session in mine:
         repo.create_session(workspace, session)
     repo.create_session(other_workspace, make_session("theirs", task="their own task"))
-    return repo, workspace, other_workspace, [s.to_json() for s in repo.get_all_sessions(workspace)]
+    return (
+        repo,
+        workspace,
+        other_workspace,
+        [s.to_json() for s in repo.get_all_sessions(workspace)],
+    )
 
 
 ATTEMPTS: dict[str, Callable[[Any, str, str], Any]] = {
     "get_session": lambda r, ws, sid: r.get_session(ws, sid),
-    "update_session": lambda r, ws, sid: r.update_session(ws, make_session(sid, task="hijacked")),
+    "update_session": lambda r, ws, sid: r.update_session(
+        ws, make_session(sid, task="hijacked")
+    ),
     "delete_session": lambda r, ws, sid: r.delete_session(ws, sid),
     "add_chat_message": lambda r, ws, sid: r.add_chat_message(ws, sid, make_message("evil", "injected")),  # fmt: skip
-    "update_instance_status": lambda r, ws, sid: r.update_instance_status(ws, sid, 0, "failed"),
+    "update_instance_status": lambda r, ws, sid: r.update_instance_status(
+        ws, sid, 0, "failed"
+    ),
 }
 
 
 @pytest.mark.parametrize("attempt", ATTEMPTS.values(), ids=ATTEMPTS.keys())
-def test_another_workspace_cannot_read_or_change_a_session_by_its_id(two_workspaces, attempt):
+def test_another_workspace_cannot_read_or_change_a_session_by_its_id(
+    two_workspaces, attempt
+):
     repo, mine, theirs, before = two_workspaces
     for session_id in ("session_1", "session_2"):
         with pytest.raises(NotFoundError):
@@ -218,7 +255,9 @@ def test_another_workspace_cannot_read_or_change_a_session_by_its_id(two_workspa
     assert [s.to_json() for s in repo.get_all_sessions(mine)] == before
 
 
-def test_another_workspaces_lists_counts_and_searches_show_nothing_of_mine(two_workspaces):
+def test_another_workspaces_lists_counts_and_searches_show_nothing_of_mine(
+    two_workspaces,
+):
     repo, mine, theirs, before = two_workspaces
     assert [s.id for s in repo.get_all_sessions(theirs)] == ["theirs"]
     assert [s.id for s in repo.query_sessions(theirs, SessionFilters(search_query="session"))] == []  # fmt: skip
@@ -226,20 +265,28 @@ def test_another_workspaces_lists_counts_and_searches_show_nothing_of_mine(two_w
     assert repo.count_sessions(theirs) == 1
     for text in (SECRETS["task"], SECRETS["message"], SECRETS["output"], "session_1", "Task",
                  "said", "log", "* OR task", f"{compute_workspace_hash(mine)}", "NEAR(said log)"):  # fmt: skip
-        assert all(hit.session_id == "theirs" for hit in repo.search(theirs, text)), text
+        assert all(
+            hit.session_id == "theirs" for hit in repo.search(theirs, text)
+        ), text
 
 
 def test_creating_my_id_in_another_workspace_makes_a_separate_session(two_workspaces):
     repo, mine, theirs, before = two_workspaces
-    repo.create_session(theirs, make_session("session_1", task="a different session", instances=1))
+    repo.create_session(
+        theirs, make_session("session_1", task="a different session", instances=1)
+    )
     repo.update_instance_status(theirs, "session_1", 0, "failed")
     repo.update_session(theirs, make_session("session_1", task="changed again"))
-    repo.add_chat_message(theirs, "session_1", make_message("theirs-m", "their message"))
+    repo.add_chat_message(
+        theirs, "session_1", make_message("theirs-m", "their message")
+    )
     repo.delete_session(theirs, "session_1")
     assert [s.to_json() for s in repo.get_all_sessions(mine)] == before
 
 
-def test_my_workspace_hash_or_a_lookalike_path_is_not_my_workspace(two_workspaces, tmp_path):
+def test_my_workspace_hash_or_a_lookalike_path_is_not_my_workspace(
+    two_workspaces, tmp_path
+):
     repo, mine, theirs, before = two_workspaces
     lookalikes = [
         compute_workspace_hash(mine),  # the hash as a path
@@ -257,14 +304,18 @@ def test_my_workspace_hash_or_a_lookalike_path_is_not_my_workspace(two_workspace
     assert [s.to_json() for s in repo.get_all_sessions(mine)] == before
 
 
-def test_the_same_folder_by_another_spelling_is_the_same_workspace(two_workspaces, tmp_path):
+def test_the_same_folder_by_another_spelling_is_the_same_workspace(
+    two_workspaces, tmp_path
+):
     """Workspaces are folders, not strings: a trailing slash, a '..' detour or a symlink to the
     folder reach it (as in the editor), which is why the lookalikes above do not."""
     repo, mine, theirs, before = two_workspaces
     link = tmp_path / "link-to-mine"
     link.symlink_to(mine)
     for spelling in (mine + "/", f"{mine}/../{Path(mine).name}", str(link)):
-        assert [s.to_json() for s in repo.get_all_sessions(spelling)] == before, spelling
+        assert [
+            s.to_json() for s in repo.get_all_sessions(spelling)
+        ] == before, spelling
 
 
 IDS = st.one_of(
@@ -276,20 +327,33 @@ IDS = st.one_of(
 
 @pytest.mark.parametrize("kind", ["json", "sqlite"])
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])  # fmt: skip
-@given(guesses=st.lists(st.tuples(st.sampled_from(list(ATTEMPTS)), IDS), min_size=1, max_size=6))
-def test_no_guessed_id_through_any_method_reaches_another_workspace(tmp_path, kind, guesses):
+@given(
+    guesses=st.lists(
+        st.tuples(st.sampled_from(list(ATTEMPTS)), IDS), min_size=1, max_size=6
+    )
+)
+def test_no_guessed_id_through_any_method_reaches_another_workspace(
+    tmp_path, kind, guesses
+):
     folder = tmp_path / os.urandom(6).hex()
     mine, theirs = folder / "mine", folder / "theirs"
     mine.mkdir(parents=True)
     theirs.mkdir()
     with open_store(kind, folder) as repo:
         repo.create_session(str(mine), secret_session())
-        repo.create_session(str(mine), make_session("session_2", instances=1, messages=1))
+        repo.create_session(
+            str(mine), make_session("session_2", instances=1, messages=1)
+        )
         before = [s.to_json() for s in repo.get_all_sessions(str(mine))]
         for method, session_id in guesses:
             try:
                 result = ATTEMPTS[method](repo, str(theirs), session_id)
-            except (NotFoundError, ValidationError):  # no such id there, or not a valid one
+            except (
+                NotFoundError,
+                ValidationError,
+            ):  # no such id there, or not a valid one
                 continue
-            assert result is None or result.workspace_hash == compute_workspace_hash(str(theirs))
+            assert result is None or result.workspace_hash == compute_workspace_hash(
+                str(theirs)
+            )
         assert [s.to_json() for s in repo.get_all_sessions(str(mine))] == before

@@ -46,7 +46,9 @@ def timestamps(draw) -> str:
     )
     style = draw(st.sampled_from(["backend", "frontend", "offset"]))
     if style == "frontend":
-        return instant.strftime("%Y-%m-%dT%H:%M:%S") + f".{draw(st.integers(0, 999)):03d}Z"
+        return (
+            instant.strftime("%Y-%m-%dT%H:%M:%S") + f".{draw(st.integers(0, 999)):03d}Z"
+        )
     if style == "backend":
         nanos = draw(st.integers(0, 999_999_999))
         return instant.strftime("%Y-%m-%dT%H:%M:%S") + f".{nanos:09d}+00:00"
@@ -68,7 +70,8 @@ def sessions(draw) -> WorktreeSession:
         total_duration=draw(st.none() | st.integers(0, 50)),
         total_files_changed=draw(st.none() | st.integers(0, 5)),
         instances=[
-            WorktreeInstance(n, "/wt", "b", agent, "running", "t") for n, agent in enumerate(agents)
+            WorktreeInstance(n, "/wt", "b", agent, "running", "t")
+            for n, agent in enumerate(agents)
         ],
     )
 
@@ -95,9 +98,13 @@ def queries(draw, stored: list[WorktreeSession]):
         needle = draw(text)
     bounds = [s.created_at for s in stored] or [None]
     filters = SessionFilters(
-        types=draw(sometimes(st.lists(st.sampled_from(["competition", "ensemble", "debate"])))),
+        types=draw(
+            sometimes(st.lists(st.sampled_from(["competition", "ensemble", "debate"])))
+        ),
         statuses=draw(
-            sometimes(st.lists(st.sampled_from(["running", "completed", "failed", "paused"])))
+            sometimes(
+                st.lists(st.sampled_from(["running", "completed", "failed", "paused"]))
+            )
         ),
         date_from=draw(sometimes(st.sampled_from(bounds))),
         date_to=draw(sometimes(st.sampled_from(bounds))),
@@ -141,10 +148,14 @@ def stores(request, tmp_path_factory):
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
-@given(data=st.data(), stored=st.lists(sessions(), max_size=12, unique_by=lambda s: s.id))
+@given(
+    data=st.data(), stored=st.lists(sessions(), max_size=12, unique_by=lambda s: s.id)
+)
 def test_both_stores_return_the_same_sessions_in_the_same_order(stores, data, stored):
     json_store, sqlite_store = stores
-    workspace = f"/nonexistent/workspace-{uuid.uuid4()}"  # a fresh workspace per example
+    workspace = (
+        f"/nonexistent/workspace-{uuid.uuid4()}"  # a fresh workspace per example
+    )
     for session in stored:
         json_store.create_session(workspace, session)
         sqlite_store.create_session(workspace, session)
@@ -152,7 +163,9 @@ def test_both_stores_return_the_same_sessions_in_the_same_order(stores, data, st
 
     expected = json_store.query_sessions(workspace, filters, sort, limit, offset)
     actual = sqlite_store.query_sessions(workspace, filters, sort, limit, offset)
-    event(f"text filter: {filters.search_query is not None}, results: {min(len(expected), 2)}")
+    event(
+        f"text filter: {filters.search_query is not None}, results: {min(len(expected), 2)}"
+    )
     assert [s.to_json() for s in actual] == [s.to_json() for s in expected]
     assert sqlite_store.list_sessions(workspace, filters, sort, limit, offset) == (
         json_store.list_sessions(workspace, filters, sort, limit, offset)
@@ -167,7 +180,9 @@ def test_both_stores_return_the_same_sessions_in_the_same_order(stores, data, st
     [("Straße bauen", "STRASSE"), ("ﬁle watcher", "FILE"), ("ὈΔΥΣΣΕΎΣ", "ὀδυσσεύς"),
      ("İstanbul", "i̇stan"), ("Ǆemal", "ǆem"), ("naïve", "NAÏVE")],
 )  # fmt: skip
-def test_case_folding_that_changes_length_matches_alike_on_both_stores(stores, task, needle):
+def test_case_folding_that_changes_length_matches_alike_on_both_stores(
+    stores, task, needle
+):
     json_store, sqlite_store = stores
     workspace = f"/nonexistent/workspace-{uuid.uuid4()}"
     session = WorktreeSession("s1", "debate", task, "running", "2025-01-13T10:00:00Z",

@@ -21,7 +21,13 @@ from ait42_session.repository import SessionRepository
 from ait42_session.timestamps import to_instant_ns
 from ait42_session.workspace import compute_workspace_hash
 
-from conftest import make_instance, make_message, make_session, open_store, sample_session_dicts
+from conftest import (
+    make_instance,
+    make_message,
+    make_session,
+    open_store,
+    sample_session_dicts,
+)
 
 Snapshot = list[dict[str, Any]]
 
@@ -53,18 +59,24 @@ def test_both_stores_implement_the_protocol(repo: Any) -> None:
 
 
 def test_a_created_session_reads_back_equal(repo: Any, workspace: str) -> None:
-    session = make_session("s1", instances=2, messages=3, model="claude", total_duration=90)
+    session = make_session(
+        "s1", instances=2, messages=3, model="claude", total_duration=90
+    )
     repo.create_session(workspace, session)
     assert repo.get_session(workspace, "s1").to_json() == session.to_json()
 
 
-def test_create_returns_the_session_with_the_workspace_hash(repo: Any, workspace: str) -> None:
+def test_create_returns_the_session_with_the_workspace_hash(
+    repo: Any, workspace: str
+) -> None:
     created = repo.create_session(workspace, make_session("s1", instances=1))
     assert created.workspace_hash == compute_workspace_hash(workspace)
     assert created.to_json() == make_session("s1", instances=1).to_json()
 
 
-def test_create_and_update_leave_the_callers_session_alone(repo: Any, workspace: str) -> None:
+def test_create_and_update_leave_the_callers_session_alone(
+    repo: Any, workspace: str
+) -> None:
     session = make_session("s1", instances=[make_instance(2), make_instance(1)])
     created = repo.create_session(workspace, session)
     updated = repo.update_session(workspace, session)
@@ -111,10 +123,16 @@ def test_keys_the_store_does_not_know_are_kept(repo: Any, workspace: str) -> Non
 def test_instances_come_back_by_instance_id(repo: Any, workspace: str) -> None:
     session = make_session("s1", instances=[make_instance(i) for i in (7, 0, 3)])
     repo.create_session(workspace, session)
-    assert [i.instance_id for i in repo.get_session(workspace, "s1").instances] == [0, 3, 7]
+    assert [i.instance_id for i in repo.get_session(workspace, "s1").instances] == [
+        0,
+        3,
+        7,
+    ]
 
 
-def test_chat_history_keeps_insertion_order_not_timestamp_order(repo: Any, workspace: str) -> None:
+def test_chat_history_keeps_insertion_order_not_timestamp_order(
+    repo: Any, workspace: str
+) -> None:
     messages = [
         make_message("late", timestamp="2025-01-13T12:00:00Z"),
         make_message("early", timestamp="2025-01-13T08:00:00Z"),
@@ -148,7 +166,7 @@ def test_timestamps_are_returned_exactly_as_given(repo: Any, workspace: str) -> 
 def test_unicode_and_large_values_are_stored_intact(repo: Any, workspace: str) -> None:
     session = make_session(
         "セッション-🚀",
-        task="Refactor «naïve» 認証 code — with emoji 🎉 and \"quotes\"\nand\ttabs",
+        task='Refactor «naïve» 認証 code — with emoji 🎉 and "quotes"\nand\ttabs',
         total_duration=2**63 - 1,
         timeout_seconds=2**32 - 1,
         preserve_worktrees=False,
@@ -179,7 +197,9 @@ def test_an_empty_workspace_has_no_sessions(repo: Any, workspace: str) -> None:
     assert repo.count_sessions(workspace) == 0
 
 
-def test_changing_a_returned_session_does_not_change_the_store(repo: Any, workspace: str) -> None:
+def test_changing_a_returned_session_does_not_change_the_store(
+    repo: Any, workspace: str
+) -> None:
     original = make_session("s1", instances=1, messages=1)
     created = repo.create_session(workspace, original)
     created.task = "changed via the returned copy"
@@ -221,7 +241,9 @@ def test_update_of_an_unknown_session_is_not_found_and_creates_nothing(
 
 
 def test_delete_removes_only_that_session(repo: Any, workspace: str) -> None:
-    store(repo, workspace, make_session("s1", messages=2, instances=2), make_session("s2"))
+    store(
+        repo, workspace, make_session("s1", messages=2, instances=2), make_session("s2")
+    )
     repo.delete_session(workspace, "s1")
     assert ids(repo.get_all_sessions(workspace)) == ["s2"]
     with pytest.raises(NotFoundError):
@@ -246,8 +268,12 @@ def test_delete_of_an_unknown_session_is_not_found(repo: Any, workspace: str) ->
 # --- chat messages and instance status -----------------------------------------------------
 
 
-def test_add_chat_message_appends_and_sets_updated_at_to_now(repo: Any, workspace: str) -> None:
-    original = make_session("s1", instances=2, messages=2, updated_at="2020-01-01T00:00:00Z")
+def test_add_chat_message_appends_and_sets_updated_at_to_now(
+    repo: Any, workspace: str
+) -> None:
+    original = make_session(
+        "s1", instances=2, messages=2, updated_at="2020-01-01T00:00:00Z"
+    )
     store(repo, workspace, original)
     message = make_message("new", "A new reply", role="assistant", instance_id=1)
     before = time.time_ns()
@@ -264,7 +290,9 @@ def test_add_chat_message_appends_and_sets_updated_at_to_now(repo: Any, workspac
 def test_update_instance_status_changes_only_that_status_and_updated_at(
     repo: Any, workspace: str
 ) -> None:
-    original = make_session("s1", instances=3, messages=1, updated_at="2020-01-01T00:00:00Z")
+    original = make_session(
+        "s1", instances=3, messages=1, updated_at="2020-01-01T00:00:00Z"
+    )
     store(repo, workspace, original)
     before = time.time_ns()
     assert repo.update_instance_status(workspace, "s1", 1, "archived") is None
@@ -284,7 +312,11 @@ def test_update_instance_status_changes_only_that_status_and_updated_at(
         lambda r, w: r.update_instance_status(w, "missing", 0, "completed"),
         lambda r, w: r.update_instance_status(w, "s1", 99, "completed"),
     ],
-    ids=["message-to-unknown-session", "status-of-unknown-session", "status-of-unknown-instance"],
+    ids=[
+        "message-to-unknown-session",
+        "status-of-unknown-session",
+        "status-of-unknown-instance",
+    ],
 )
 def test_changes_to_what_does_not_exist_are_not_found_and_write_nothing(
     repo: Any, workspace: str, call: Callable[[Any, str], None]
@@ -310,7 +342,9 @@ INVALID_SESSIONS = {
     "empty id": make_session(""),
     "bad timestamp": _bad_session(updated_at="yesterday"),
     "bad instance status": _bad_session(instances=[make_instance(0, status="crashed")]),
-    "repeated instance id": _bad_session(instances=[make_instance(0), make_instance(0)]),
+    "repeated instance id": _bad_session(
+        instances=[make_instance(0), make_instance(0)]
+    ),
     "negative count": _bad_session(total_files_changed=-1),
     "bad message role": _bad_session(messages=[make_message(role="robot")]),
     "empty message": _bad_session(messages=[make_message(content="")]),
@@ -318,7 +352,9 @@ INVALID_SESSIONS = {
 
 
 @pytest.mark.parametrize("bad", INVALID_SESSIONS.values(), ids=INVALID_SESSIONS.keys())
-def test_an_invalid_session_is_not_created(repo: Any, workspace: str, bad: WorktreeSession) -> None:
+def test_an_invalid_session_is_not_created(
+    repo: Any, workspace: str, bad: WorktreeSession
+) -> None:
     store(repo, workspace, make_session("s0"))
     with pytest.raises(ValidationError):
         repo.create_session(workspace, bad)
@@ -326,8 +362,12 @@ def test_an_invalid_session_is_not_created(repo: Any, workspace: str, bad: Workt
 
 
 @pytest.mark.parametrize("bad", INVALID_SESSIONS.values(), ids=INVALID_SESSIONS.keys())
-def test_an_invalid_update_changes_nothing(repo: Any, workspace: str, bad: WorktreeSession) -> None:
-    store(repo, workspace, make_session("s1", instances=1, messages=1), make_session("s2"))
+def test_an_invalid_update_changes_nothing(
+    repo: Any, workspace: str, bad: WorktreeSession
+) -> None:
+    store(
+        repo, workspace, make_session("s1", instances=1, messages=1), make_session("s2")
+    )
     before = snapshot(repo, workspace)
     with pytest.raises(ValidationError):
         repo.update_session(workspace, bad)
@@ -354,7 +394,9 @@ def test_an_invalid_message_is_not_added(repo: Any, workspace: str, bad: Any) ->
 
 
 @pytest.mark.parametrize("status", ["done", "", "RUNNING", None, 3])
-def test_an_unknown_instance_status_is_rejected(repo: Any, workspace: str, status: Any) -> None:
+def test_an_unknown_instance_status_is_rejected(
+    repo: Any, workspace: str, status: Any
+) -> None:
     store(repo, workspace, make_session("s1", instances=1))
     before = snapshot(repo, workspace)
     with pytest.raises(ValidationError):
@@ -379,7 +421,9 @@ def test_text_that_is_not_valid_unicode_is_rejected(repo: Any, workspace: str) -
     with pytest.raises(ValidationError):
         repo.create_session(workspace, make_session("s2", task="lone \ud800 surrogate"))
     with pytest.raises(ValidationError):
-        repo.add_chat_message(workspace, "s1", make_message(content="half \udc00 a pair"))
+        repo.add_chat_message(
+            workspace, "s1", make_message(content="half \udc00 a pair")
+        )
     assert snapshot(repo, workspace) == before
 
 
@@ -495,10 +539,14 @@ def test_a_workspace_is_the_same_through_a_symlink_or_a_trailing_slash(
     assert ids(repo.get_all_sessions(workspace + "/")) == ["s1"]
 
 
-def test_a_workspace_that_does_not_exist_on_disk_still_works(repo: Any, tmp_path: Path) -> None:
+def test_a_workspace_that_does_not_exist_on_disk_still_works(
+    repo: Any, tmp_path: Path
+) -> None:
     gone = str(tmp_path / "deleted-project")
     repo.create_session(gone, make_session("s1"))
-    assert repo.get_session(gone + "/", "s1").workspace_hash == compute_workspace_hash(gone)
+    assert repo.get_session(gone + "/", "s1").workspace_hash == compute_workspace_hash(
+        gone
+    )
 
 
 # --- order ---------------------------------------------------------------------------------
@@ -525,19 +573,32 @@ def board(repo: Any, workspace: str, other_workspace: str) -> Any:
     """Four sessions built for ordering and filtering, plus noise in another workspace."""
     for row in BOARD:
         fields = {k: v for k, v in row.items() if k != "agents"}
-        agents = [make_instance(i, agent_name=name) for i, name in enumerate(row["agents"])]
-        repo.create_session(workspace, make_session(instances=agents, messages=1, **fields))
+        agents = [
+            make_instance(i, agent_name=name) for i, name in enumerate(row["agents"])
+        ]
+        repo.create_session(
+            workspace, make_session(instances=agents, messages=1, **fields)
+        )
         repo.create_session(other_workspace, make_session(str(row["id"]) + "-other"))
     return repo
 
 
-def test_get_all_sessions_is_newest_update_first_by_instant(board: Any, workspace: str) -> None:
+def test_get_all_sessions_is_newest_update_first_by_instant(
+    board: Any, workspace: str
+) -> None:
     assert ids(board.get_all_sessions(workspace)) == ["a", "b", "d", "c"]
 
 
-def test_an_unsorted_query_has_the_get_all_sessions_order(board: Any, workspace: str) -> None:
+def test_an_unsorted_query_has_the_get_all_sessions_order(
+    board: Any, workspace: str
+) -> None:
     assert ids(board.query_sessions(workspace)) == ["a", "b", "d", "c"]
-    assert ids(board.query_sessions(workspace, SessionFilters())) == ["a", "b", "d", "c"]
+    assert ids(board.query_sessions(workspace, SessionFilters())) == [
+        "a",
+        "b",
+        "d",
+        "c",
+    ]
 
 
 SORTS = {
@@ -552,7 +613,9 @@ SORTS = {
 }
 
 
-@pytest.mark.parametrize(("key", "expected"), SORTS.items(), ids=[f"{f}-{d}" for f, d in SORTS])
+@pytest.mark.parametrize(
+    ("key", "expected"), SORTS.items(), ids=[f"{f}-{d}" for f, d in SORTS]
+)
 def test_sorting_uses_instants_none_as_zero_and_the_id_to_break_ties(
     board: Any, workspace: str, key: tuple[str, str], expected: list[str]
 ) -> None:
@@ -563,8 +626,12 @@ def test_sorting_uses_instants_none_as_zero_and_the_id_to_break_ties(
 
 def test_equal_update_instants_are_ordered_by_id(repo: Any, workspace: str) -> None:
     for session_id in ["m", "z", "a"]:
-        repo.create_session(workspace, make_session(session_id, updated_at="2025-01-13T10:00:00Z"))
-    repo.create_session(workspace, make_session("q", updated_at="2025-01-13T12:00:00+02:00"))
+        repo.create_session(
+            workspace, make_session(session_id, updated_at="2025-01-13T10:00:00Z")
+        )
+    repo.create_session(
+        workspace, make_session("q", updated_at="2025-01-13T12:00:00+02:00")
+    )
     assert ids(repo.get_all_sessions(workspace)) == ["z", "q", "m", "a"]
 
 
@@ -573,7 +640,9 @@ def test_equal_update_instants_are_ordered_by_id(repo: Any, workspace: str) -> N
     [SessionSort(field="name"), SessionSort(direction="up"), SessionSort(field="")],
     ids=repr,
 )
-def test_an_unknown_sort_is_rejected(board: Any, workspace: str, sort: SessionSort) -> None:
+def test_an_unknown_sort_is_rejected(
+    board: Any, workspace: str, sort: SessionSort
+) -> None:
     with pytest.raises(ValidationError):
         board.query_sessions(workspace, sort=sort)
     with pytest.raises(ValidationError):
@@ -588,13 +657,21 @@ FILTERS = {
     "two types": (SessionFilters(types=["ensemble", "debate"]), ["b", "c"]),
     "empty types list": (SessionFilters(types=[]), ["a", "b", "d", "c"]),
     "one status": (SessionFilters(statuses=["running"]), ["b", "d"]),
-    "type and status": (SessionFilters(types=["competition"], statuses=["running"]), ["d"]),
+    "type and status": (
+        SessionFilters(types=["competition"], statuses=["running"]),
+        ["d"],
+    ),
     "nothing matches": (SessionFilters(types=["debate"], statuses=["paused"]), []),
     "date range bounds inclusive, other formats": (
-        SessionFilters(date_from="2025-01-13T12:05:00+02:00", date_to="2025-01-13T10:20:00.500Z"),
+        SessionFilters(
+            date_from="2025-01-13T12:05:00+02:00", date_to="2025-01-13T10:20:00.500Z"
+        ),
         ["b", "d", "c"],
     ),
-    "date_from only": (SessionFilters(date_from="2025-01-13T10:10:00.000000000+00:00"), ["b", "c"]),
+    "date_from only": (
+        SessionFilters(date_from="2025-01-13T10:10:00.000000000+00:00"),
+        ["b", "c"],
+    ),
     "date_to only": (SessionFilters(date_to="2025-01-13T05:05:00-05:00"), ["a", "d"]),
     "date_to one nanosecond early": (
         SessionFilters(date_to="2025-01-13T10:04:59.999999999Z"),
@@ -603,12 +680,17 @@ FILTERS = {
     "aware datetime bounds": (
         SessionFilters(
             date_from=dt.datetime(2025, 1, 13, 10, 5, tzinfo=dt.timezone.utc),
-            date_to=dt.datetime(2025, 1, 13, 11, 10, tzinfo=dt.timezone(dt.timedelta(hours=1))),
+            date_to=dt.datetime(
+                2025, 1, 13, 11, 10, tzinfo=dt.timezone(dt.timedelta(hours=1))
+            ),
         ),
         ["b", "d"],
     ),
     "task substring, any case": (SessionFilters(search_query="database"), ["b"]),
-    "id": (SessionFilters(search_query="D"), ["b", "d"]),  # "d" by id, "b" by task/agent
+    "id": (
+        SessionFilters(search_query="D"),
+        ["b", "d"],
+    ),  # "d" by id, "b" by task/agent
     "agent name": (SessionFilters(search_query="SECURITY-tes"), ["a"]),
     "unicode case folding": (SessionFilters(search_query="ärger"), ["b", "c"]),
     "unicode upper case": (SessionFilters(search_query="ÜBER"), ["c"]),
@@ -643,7 +725,9 @@ def test_filters_select_like_the_editor(
     ],
     ids=repr,
 )
-def test_invalid_filters_are_rejected(board: Any, workspace: str, filters: SessionFilters) -> None:
+def test_invalid_filters_are_rejected(
+    board: Any, workspace: str, filters: SessionFilters
+) -> None:
     with pytest.raises(ValidationError):
         board.query_sessions(workspace, filters)
     with pytest.raises(ValidationError):
@@ -663,7 +747,9 @@ PAGES = {
 }
 
 
-@pytest.mark.parametrize(("limit", "offset", "expected"), PAGES.values(), ids=PAGES.keys())
+@pytest.mark.parametrize(
+    ("limit", "offset", "expected"), PAGES.values(), ids=PAGES.keys()
+)
 def test_limit_and_offset_page_through_the_order(
     board: Any, workspace: str, limit: int | None, offset: int, expected: list[str]
 ) -> None:
@@ -671,22 +757,32 @@ def test_limit_and_offset_page_through_the_order(
     assert ids(board.list_sessions(workspace, limit=limit, offset=offset)) == expected
 
 
-@pytest.mark.parametrize(("limit", "offset"), [(-1, 0), (1, -1), ("2", 0), (1.5, 0), (True, 0)])
-def test_a_bad_page_is_rejected(board: Any, workspace: str, limit: Any, offset: Any) -> None:
+@pytest.mark.parametrize(
+    ("limit", "offset"), [(-1, 0), (1, -1), ("2", 0), (1.5, 0), (True, 0)]
+)
+def test_a_bad_page_is_rejected(
+    board: Any, workspace: str, limit: Any, offset: Any
+) -> None:
     with pytest.raises(ValidationError):
         board.query_sessions(workspace, limit=limit, offset=offset)
     with pytest.raises(ValidationError):
         board.list_sessions(workspace, limit=limit, offset=offset)
 
 
-def test_pages_of_a_sorted_filtered_query_do_not_overlap(board: Any, workspace: str) -> None:
+def test_pages_of_a_sorted_filtered_query_do_not_overlap(
+    board: Any, workspace: str
+) -> None:
     filters = SessionFilters(types=["competition", "ensemble", "debate"])
     sort = SessionSort("files_changed", "asc")
-    pages = [ids(board.query_sessions(workspace, filters, sort, 1, n)) for n in range(5)]
+    pages = [
+        ids(board.query_sessions(workspace, filters, sort, 1, n)) for n in range(5)
+    ]
     assert pages == [["a"], ["c"], ["b"], ["d"], []]
 
 
-def test_list_sessions_gives_summaries_with_child_counts(repo: Any, workspace: str) -> None:
+def test_list_sessions_gives_summaries_with_child_counts(
+    repo: Any, workspace: str
+) -> None:
     session = make_session(
         "s1", instances=3, messages=2, model="claude", total_duration=9000, winner_id=2
     )
@@ -706,9 +802,14 @@ def test_summary_counts_follow_later_changes(repo: Any, workspace: str) -> None:
     assert (summary.instance_count, summary.message_count) == (1, 2)
 
 
-def test_count_sessions_counts_every_match_regardless_of_pages(board: Any, workspace: str) -> None:
+def test_count_sessions_counts_every_match_regardless_of_pages(
+    board: Any, workspace: str
+) -> None:
     assert board.count_sessions(workspace) == 4
-    assert board.count_sessions(workspace, SessionFilters(statuses=["running", "failed"])) == 3
+    assert (
+        board.count_sessions(workspace, SessionFilters(statuses=["running", "failed"]))
+        == 3
+    )
 
 
 # --- full-text search ----------------------------------------------------------------------
@@ -722,7 +823,11 @@ def searchable(repo: Any, workspace: str) -> Any:
         task="Teach the falcon to hunt",
         messages=[
             make_message("m1", "Nothing to see here"),
-            make_message("m2", "The Falcon flew over pane_pid and covid-19 data", role="assistant"),
+            make_message(
+                "m2",
+                "The Falcon flew over pane_pid and covid-19 data",
+                role="assistant",
+            ),
         ],
         instances=[
             make_instance(0, output=None),
@@ -737,7 +842,9 @@ def hit_keys(hits: list[SearchHit]) -> set[tuple[str, str, str | None, int | Non
     return {(h.session_id, h.kind, h.message_id, h.instance_id) for h in hits}
 
 
-def test_search_finds_tasks_messages_and_outputs(searchable: Any, workspace: str) -> None:
+def test_search_finds_tasks_messages_and_outputs(
+    searchable: Any, workspace: str
+) -> None:
     hits = searchable.search(workspace, "falcon")
     assert hit_keys(hits) == {
         ("s1", "task", None, None),
@@ -754,11 +861,15 @@ def test_search_is_best_first(searchable: Any, workspace: str) -> None:
 
 
 def test_search_needs_every_word(searchable: Any, workspace: str) -> None:
-    assert hit_keys(searchable.search(workspace, "falcon hunt")) == {("s1", "task", None, None)}
+    assert hit_keys(searchable.search(workspace, "falcon hunt")) == {
+        ("s1", "task", None, None)
+    }
     assert searchable.search(workspace, "falcon kubernetes") == []
 
 
-def test_search_with_prefix_lets_the_last_word_be_half_typed(searchable: Any, workspace: str) -> None:
+def test_search_with_prefix_lets_the_last_word_be_half_typed(
+    searchable: Any, workspace: str
+) -> None:
     assert searchable.search(workspace, "falc") == []
     hits = searchable.search(workspace, "falc", prefix=True)
     assert hit_keys(hits) == hit_keys(searchable.search(workspace, "falcon"))
@@ -774,9 +885,15 @@ def test_search_with_prefix_lets_the_last_word_be_half_typed(searchable: Any, wo
     }
 
 
-def test_search_ignores_case_and_punctuation_inside_words(searchable: Any, workspace: str) -> None:
-    assert hit_keys(searchable.search(workspace, "PANE_PID")) == {("s1", "message", "m2", None)}
-    assert hit_keys(searchable.search(workspace, "covid-19")) == {("s1", "message", "m2", None)}
+def test_search_ignores_case_and_punctuation_inside_words(
+    searchable: Any, workspace: str
+) -> None:
+    assert hit_keys(searchable.search(workspace, "PANE_PID")) == {
+        ("s1", "message", "m2", None)
+    }
+    assert hit_keys(searchable.search(workspace, "covid-19")) == {
+        ("s1", "message", "m2", None)
+    }
 
 
 def test_search_snippets_bracket_the_matches_in_the_original_text(
@@ -789,7 +906,9 @@ def test_search_snippets_bracket_the_matches_in_the_original_text(
     assert "Teach the [falcon] to hunt" == snippets["task"]
 
 
-def test_a_snippet_of_a_long_text_is_cut_around_the_match(repo: Any, workspace: str) -> None:
+def test_a_snippet_of_a_long_text_is_cut_around_the_match(
+    repo: Any, workspace: str
+) -> None:
     words = [f"filler{i}" for i in range(2000)]
     words[1000] = "needle"
     repo.create_session(workspace, make_session("s1", task=" ".join(words)))
@@ -808,14 +927,22 @@ def test_search_respects_the_limit(repo: Any, workspace: str) -> None:
 
 
 @pytest.mark.parametrize("limit", [-1, "10", None, 2.5, True])
-def test_a_bad_search_limit_is_rejected(searchable: Any, workspace: str, limit: Any) -> None:
+def test_a_bad_search_limit_is_rejected(
+    searchable: Any, workspace: str, limit: Any
+) -> None:
     with pytest.raises(ValidationError):
         searchable.search(workspace, "falcon", limit=limit)
 
 
-def test_search_sees_changes_and_forgets_deleted_text(searchable: Any, workspace: str) -> None:
-    searchable.add_chat_message(workspace, "s1", make_message("m3", "A kestrel appeared"))
-    assert hit_keys(searchable.search(workspace, "kestrel")) == {("s1", "message", "m3", None)}
+def test_search_sees_changes_and_forgets_deleted_text(
+    searchable: Any, workspace: str
+) -> None:
+    searchable.add_chat_message(
+        workspace, "s1", make_message("m3", "A kestrel appeared")
+    )
+    assert hit_keys(searchable.search(workspace, "kestrel")) == {
+        ("s1", "message", "m3", None)
+    }
     searchable.update_session(workspace, make_session("s1", task="Teach the owl"))
     assert searchable.search(workspace, "falcon") == []
     assert searchable.search(workspace, "kestrel") == []
@@ -827,9 +954,13 @@ def test_search_sees_changes_and_forgets_deleted_text(searchable: Any, workspace
 def test_search_is_scoped_to_the_workspace(
     searchable: Any, workspace: str, other_workspace: str
 ) -> None:
-    searchable.create_session(other_workspace, make_session("s2", task="falcon elsewhere"))
+    searchable.create_session(
+        other_workspace, make_session("s2", task="falcon elsewhere")
+    )
     assert {h.session_id for h in searchable.search(workspace, "falcon")} == {"s1"}
-    assert {h.session_id for h in searchable.search(other_workspace, "falcon")} == {"s2"}
+    assert {h.session_id for h in searchable.search(other_workspace, "falcon")} == {
+        "s2"
+    }
 
 
 HOSTILE = [
@@ -867,7 +998,9 @@ HOSTILE = [
 
 
 @pytest.mark.parametrize("text", HOSTILE, ids=lambda t: repr(t)[:40])
-def test_search_never_raises_on_user_text(searchable: Any, workspace: str, text: str) -> None:
+def test_search_never_raises_on_user_text(
+    searchable: Any, workspace: str, text: str
+) -> None:
     hits = searchable.search(workspace, text)
     assert isinstance(hits, list)
     assert all(h.session_id == "s1" for h in hits)
@@ -900,7 +1033,9 @@ def test_operator_words_and_symbols_are_searched_as_plain_text(
 ) -> None:
     repo.create_session(workspace, make_session("s1", task=stored))
     repo.create_session(workspace, make_session("s2", task="unrelated words only"))
-    assert [(h.session_id, h.kind) for h in repo.search(workspace, text)] == [("s1", "task")]
+    assert [(h.session_id, h.kind) for h in repo.search(workspace, text)] == [
+        ("s1", "task")
+    ]
 
 
 def test_search_of_an_emoji_word_matches_its_letters(repo: Any, workspace: str) -> None:
@@ -917,12 +1052,15 @@ def test_a_store_is_a_context_manager_and_data_outlives_it(
     with open_store(store_kind, tmp_path) as first:
         first.create_session(workspace, make_session("s1", messages=1))
     with open_store(store_kind, tmp_path) as second:
-        assert second.get_session(workspace, "s1").to_json() == make_session(
-            "s1", messages=1
-        ).to_json()
+        assert (
+            second.get_session(workspace, "s1").to_json()
+            == make_session("s1", messages=1).to_json()
+        )
 
 
-@pytest.mark.parametrize("store_kind", ["json", "sqlite"])  # the server's place is its DSN
+@pytest.mark.parametrize(
+    "store_kind", ["json", "sqlite"]
+)  # the server's place is its DSN
 def test_new_default_lives_under_ait42_home(
     store_kind: str, workspace: str, ait42_home: Path
 ) -> None:
@@ -944,7 +1082,9 @@ def test_a_workspace_path_with_undecodable_bytes_works_and_hashes_like_the_edito
 
     from ait42_session import compute_workspace_hash
 
-    path = str(tmp_path / "missing") + "/caf\udce9"  # b"caf\xe9", Latin-1 on a UTF-8 system
+    path = (
+        str(tmp_path / "missing") + "/caf\udce9"
+    )  # b"caf\xe9", Latin-1 on a UTF-8 system
     lossy = (str(tmp_path / "missing") + "/caf\ufffd").encode()
     assert compute_workspace_hash(path) == hashlib.sha256(lossy).hexdigest()[:16]
     repo.create_session(path, make_session())

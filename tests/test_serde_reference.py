@@ -42,7 +42,9 @@ if not TOOL.is_file():
 
 def serde_rewrite(raw: bytes) -> bytes | None:
     """What the editor writes after reading ``raw``; None when serde refuses the file."""
-    done = subprocess.run([str(TOOL), "rewrite"], input=raw, capture_output=True, timeout=60)
+    done = subprocess.run(
+        [str(TOOL), "rewrite"], input=raw, capture_output=True, timeout=60
+    )
     if done.returncode == 1:
         return None
     assert done.returncode == 0, done.stderr
@@ -78,7 +80,9 @@ AWKWARD = (
     "".join(map(chr, range(0x20)))
     + '"\\/\x7f\u0080\u00e9\u2028\u2029\ufeff\ufffd\U0001f680\U0010ffff'
 )
-text = st.text(alphabet=st.sampled_from(AWKWARD) | st.characters(exclude_categories=["Cs"]))
+text = st.text(
+    alphabet=st.sampled_from(AWKWARD) | st.characters(exclude_categories=["Cs"])
+)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -95,7 +99,10 @@ def test_any_text_is_written_as_serde_writes_it(
     )
     written = editor_files.encode([editor_files.record_of(session)])
     assert serde_rewrite(written) == written
-    assert written == json.dumps([session.to_json()], indent=2, ensure_ascii=False).encode()
+    assert (
+        written
+        == json.dumps([session.to_json()], indent=2, ensure_ascii=False).encode()
+    )
 
 
 def test_a_lone_surrogate_is_refused_by_both() -> None:
@@ -158,14 +165,27 @@ SAME_VERDICT = {
 
 
 @pytest.mark.parametrize("change", SAME_VERDICT.values(), ids=SAME_VERDICT.keys())
-def test_the_json_store_refuses_what_serde_refuses_and_nothing_else(change: Any) -> None:
+def test_the_json_store_refuses_what_serde_refuses_and_nothing_else(
+    change: Any,
+) -> None:
     raw = _fixture_with(change)
     assert ours(raw) == serde_rewrite(raw)
 
 
 @pytest.mark.parametrize(
     "raw",
-    [b"", b"  \n", b"[]", b"[", b"[1]", b"{}", b"\xef\xbb\xbf[]", b"[] []", b"[NaN]", b'["\xff"]'],
+    [
+        b"",
+        b"  \n",
+        b"[]",
+        b"[",
+        b"[1]",
+        b"{}",
+        b"\xef\xbb\xbf[]",
+        b"[] []",
+        b"[NaN]",
+        b'["\xff"]',
+    ],
     ids=repr,
 )
 def test_whole_file_verdicts_are_serdes(raw: bytes) -> None:
@@ -175,6 +195,8 @@ def test_whole_file_verdicts_are_serdes(raw: bytes) -> None:
 def test_a_repeated_key_is_a_documented_difference() -> None:
     """serde refuses ("duplicate field"); msgspec takes the last value, as Python's json does.
     Finding repeats would take a second pass over every byte of every file."""
-    raw = SAMPLE_SESSIONS.read_bytes().replace(b'"task": ', b'"task": "first", "task": ', 1)
+    raw = SAMPLE_SESSIONS.read_bytes().replace(
+        b'"task": ', b'"task": "first", "task": ', 1
+    )
     assert serde_rewrite(raw) is None
     assert ours(raw) is not None

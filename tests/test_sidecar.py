@@ -45,7 +45,10 @@ class Sidecar:
     def read(self) -> Any:
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline()
-        assert line.endswith(b"\n"), (line, self.proc.stderr.read() if self.proc.stderr else b"")
+        assert line.endswith(b"\n"), (
+            line,
+            self.proc.stderr.read() if self.proc.stderr else b"",
+        )
         return json.loads(line)
 
     def request(self, method: str, params: Any = None, **extra: Any) -> Any:
@@ -86,48 +89,71 @@ def board_session(session_id: str = "s1", **fields: Any) -> dict[str, Any]:
     data = make_session(
         session_id, instances=[make_instance(0), make_instance(1)], messages=1, **fields
     ).to_json()
-    data["evaluation"] = {"scores": [90, 70]}  # the board keeps keys the Rust structs drop
+    data["evaluation"] = {
+        "scores": [90, 70]
+    }  # the board keeps keys the Rust structs drop
     return data
 
 
 # --- the board's seven commands -------------------------------------------------------------
 
 
-def test_the_seven_commands_with_the_boards_argument_objects(sidecar: Sidecar, workspace: str):
+def test_the_seven_commands_with_the_boards_argument_objects(
+    sidecar: Sidecar, workspace: str
+):
     session = board_session()
-    created = sidecar.call("create_session", {"workspacePath": workspace, "session": session})
+    created = sidecar.call(
+        "create_session", {"workspacePath": workspace, "session": session}
+    )
     assert created == session  # the stored session, camelCase, unknown keys kept
 
     got = sidecar.call("get_session", {"workspacePath": workspace, "sessionId": "s1"})
     assert got == session
 
     changed = {**session, "task": "A new task", "status": "completed"}
-    updated = sidecar.call("update_session", {"workspacePath": workspace, "session": changed})
+    updated = sidecar.call(
+        "update_session", {"workspacePath": workspace, "session": changed}
+    )
     assert updated["task"] == "A new task" and updated["status"] == "completed"
 
-    message = make_message("m-new", "a reply", role="assistant", instance_id=1).to_json()
+    message = make_message(
+        "m-new", "a reply", role="assistant", instance_id=1
+    ).to_json()
     after_message = sidecar.call(
-        "add_chat_message", {"workspacePath": workspace, "sessionId": "s1", "message": message}
+        "add_chat_message",
+        {"workspacePath": workspace, "sessionId": "s1", "message": message},
     )
     assert after_message["chatHistory"][-1] == message
     assert after_message["updatedAt"] > session["updatedAt"]  # set to now
 
     after_status = sidecar.call(
         "update_instance_status",
-        {"workspacePath": workspace, "sessionId": "s1", "instanceId": 1, "newStatus": "failed"},
+        {
+            "workspacePath": workspace,
+            "sessionId": "s1",
+            "instanceId": 1,
+            "newStatus": "failed",
+        },
     )
     assert [i["status"] for i in after_status["instances"]] == ["running", "failed"]
 
     every = sidecar.call("get_all_sessions", {"workspacePath": workspace})
     assert [s["id"] for s in every] == ["s1"] and every[0] == after_status
 
-    assert sidecar.call("delete_session", {"workspacePath": workspace, "sessionId": "s1"}) is None
+    assert (
+        sidecar.call("delete_session", {"workspacePath": workspace, "sessionId": "s1"})
+        is None
+    )
     assert sidecar.call("get_all_sessions", {"workspacePath": workspace}) == []
     assert sidecar.close() == 0
 
 
-def test_a_session_comes_back_in_the_editors_key_order_with_nulls(sidecar: Sidecar, workspace):
-    sidecar.call("create_session", {"workspacePath": workspace, "session": board_session()})
+def test_a_session_comes_back_in_the_editors_key_order_with_nulls(
+    sidecar: Sidecar, workspace
+):
+    sidecar.call(
+        "create_session", {"workspacePath": workspace, "session": board_session()}
+    )
     sidecar.send_line(json.dumps({
         "jsonrpc": "2.0", "id": 9, "method": "get_session",
         "params": {"workspacePath": workspace, "sessionId": "s1"},
@@ -135,7 +161,15 @@ def test_a_session_comes_back_in_the_editors_key_order_with_nulls(sidecar: Sidec
     assert sidecar.proc.stdout is not None
     line = sidecar.proc.stdout.readline().decode()
     keys = list(json.loads(line)["result"])
-    assert keys[:7] == ["id", "type", "task", "status", "createdAt", "updatedAt", "completedAt"]
+    assert keys[:7] == [
+        "id",
+        "type",
+        "task",
+        "status",
+        "createdAt",
+        "updatedAt",
+        "completedAt",
+    ]
     assert keys[-3:] == ["instances", "chatHistory", "evaluation"]
     assert '"completedAt":null' in line
 
@@ -143,7 +177,10 @@ def test_a_session_comes_back_in_the_editors_key_order_with_nulls(sidecar: Sidec
 def test_deleting_an_id_the_workspace_does_not_have_succeeds_as_in_the_editor(
     sidecar: Sidecar, workspace: str
 ):
-    assert sidecar.call("delete_session", {"workspacePath": workspace, "sessionId": "x"}) is None
+    assert (
+        sidecar.call("delete_session", {"workspacePath": workspace, "sessionId": "x"})
+        is None
+    )
 
 
 def test_a_blank_workspace_gets_an_empty_list_as_in_the_editor(sidecar: Sidecar):
@@ -167,10 +204,15 @@ def listed(sidecar: Sidecar, workspace: str) -> Sidecar:
     return sidecar
 
 
-def test_list_query_and_count_take_the_boards_filter_and_sort_objects(listed, workspace):
+def test_list_query_and_count_take_the_boards_filter_and_sort_objects(
+    listed, workspace
+):
     params = {
         "workspacePath": workspace,
-        "filters": {"type": ["competition", "ensemble"], "status": ["completed", "failed"]},
+        "filters": {
+            "type": ["competition", "ensemble"],
+            "status": ["completed", "failed"],
+        },
         "sort": {"field": "createdAt", "direction": "asc"},
     }
     summaries = listed.call("list_sessions", params)
@@ -178,25 +220,37 @@ def test_list_query_and_count_take_the_boards_filter_and_sort_objects(listed, wo
     assert summaries[0]["instanceCount"] == 0 and "chatHistory" not in summaries[0]
     whole = listed.call("query_sessions", {**params, "limit": 1, "offset": 1})
     assert [s["id"] for s in whole] == ["b"] and whole[0]["chatHistory"] == []
-    count = listed.call("count_sessions", {"workspacePath": workspace, "filters": params["filters"]})
+    count = listed.call(
+        "count_sessions", {"workspacePath": workspace, "filters": params["filters"]}
+    )
     assert count == 2
     by_duration = listed.call(
-        "list_sessions", {"workspacePath": workspace, "sort": {"field": "duration", "direction": "desc"}}
+        "list_sessions",
+        {
+            "workspacePath": workspace,
+            "sort": {"field": "duration", "direction": "desc"},
+        },
     )
-    assert [s["id"] for s in by_duration] == ["a", "c", "b"]  # tasks of 19, 17, 14 characters
+    assert [s["id"] for s in by_duration] == [
+        "a",
+        "c",
+        "b",
+    ]  # tasks of 19, 17, 14 characters
 
 
 @pytest.mark.parametrize("query", ["   ", "\t\n", ""])
 def test_a_whitespace_only_search_query_is_no_filter(listed, workspace, query):
     found = listed.call(
-        "count_sessions", {"workspacePath": workspace, "filters": {"searchQuery": query}}
+        "count_sessions",
+        {"workspacePath": workspace, "filters": {"searchQuery": query}},
     )
     assert found == 3
 
 
 def test_a_search_query_is_trimmed_and_case_blind(listed, workspace):
     found = listed.call(
-        "list_sessions", {"workspacePath": workspace, "filters": {"searchQuery": "  AUTH  "}}
+        "list_sessions",
+        {"workspacePath": workspace, "filters": {"searchQuery": "  AUTH  "}},
     )
     assert [s["id"] for s in found] == ["a"]
 
@@ -207,13 +261,22 @@ DATES = {
     "days from and to": ("2025-01-13", "2025-01-14", None, ["a", "b"]),
     "a minute": ("2025-01-14T10:05", "2025-01-14T10:05", None, ["b"]),
     "RFC 3339": ("2025-01-14T10:05:00Z", "2025-01-15T10:10:00+00:00", None, ["b", "c"]),
-    "a day in Tokyo": ("2025-01-15", "2025-01-15", "Asia/Tokyo", ["c"]),  # 14th 15:00Z on
+    "a day in Tokyo": (
+        "2025-01-15",
+        "2025-01-15",
+        "Asia/Tokyo",
+        ["c"],
+    ),  # 14th 15:00Z on
     "a minute at an offset": ("2025-01-14T19:05", "2025-01-14T19:05", "+09:00", ["b"]),
 }
 
 
-@pytest.mark.parametrize("date_from, date_to, zone, want", DATES.values(), ids=DATES.keys())
-def test_dates_as_the_boards_inputs_produce_them(listed, workspace, date_from, date_to, zone, want):
+@pytest.mark.parametrize(
+    "date_from, date_to, zone, want", DATES.values(), ids=DATES.keys()
+)
+def test_dates_as_the_boards_inputs_produce_them(
+    listed, workspace, date_from, date_to, zone, want
+):
     params: dict[str, Any] = {
         "workspacePath": workspace,
         "filters": {"dateFrom": date_from, "dateTo": date_to},
@@ -229,15 +292,23 @@ def test_search_finds_text_and_with_prefix_finds_a_word_being_typed(listed, work
     assert [(h["sessionId"], h["kind"]) for h in hits] == [("b", "task")]
     assert "[parser]" in hits[0]["snippet"]
     assert listed.call("search", {"workspacePath": workspace, "query": "pars"}) == []
-    typed = listed.call("search", {"workspacePath": workspace, "query": "pars", "prefix": True})
-    assert [h["sessionId"] for h in typed] == ["b"] and "[parser]" in typed[0]["snippet"]
+    typed = listed.call(
+        "search", {"workspacePath": workspace, "query": "pars", "prefix": True}
+    )
+    assert [h["sessionId"] for h in typed] == ["b"] and "[parser]" in typed[0][
+        "snippet"
+    ]
 
 
 # --- errors ------------------------------------------------------------------------------------
 
 
-def test_errors_are_json_rpc_error_objects_with_the_class_name(sidecar: Sidecar, workspace: str):
-    sidecar.call("create_session", {"workspacePath": workspace, "session": board_session()})
+def test_errors_are_json_rpc_error_objects_with_the_class_name(
+    sidecar: Sidecar, workspace: str
+):
+    sidecar.call(
+        "create_session", {"workspacePath": workspace, "session": board_session()}
+    )
     cases = [
         ("get_session", {"workspacePath": workspace, "sessionId": "nope"}, -32001, "NotFoundError"),
         ("create_session", {"workspacePath": workspace, "session": board_session()}, -32002,
@@ -282,7 +353,9 @@ UNOPENABLE = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("damage, code, name", UNOPENABLE.values(), ids=UNOPENABLE.keys())
+@pytest.mark.parametrize(
+    "damage, code, name", UNOPENABLE.values(), ids=UNOPENABLE.keys()
+)
 def test_a_store_that_cannot_be_opened_answers_every_request_with_why(
     tmp_path: Path, workspace: str, damage: Any, code: int, name: str
 ):
@@ -294,13 +367,17 @@ def test_a_store_that_cannot_be_opened_answers_every_request_with_why(
     car = Sidecar(db)
     try:
         for _ in range(2):  # and goes on answering
-            error = car.request("get_all_sessions", {"workspacePath": workspace})["error"]
+            error = car.request("get_all_sessions", {"workspacePath": workspace})[
+                "error"
+            ]
             assert (error["code"], error["data"]["class"]) == (code, name)
     finally:
         assert car.close() == 0
 
 
-def test_malformed_lines_get_an_error_and_the_server_goes_on(sidecar: Sidecar, workspace: str):
+def test_malformed_lines_get_an_error_and_the_server_goes_on(
+    sidecar: Sidecar, workspace: str
+):
     sidecar.send_line(b'{"jsonrpc": "2.0", "id": 1, "method": "get_all')  # cut short
     assert sidecar.read()["error"]["code"] == -32700
     sidecar.send_line(b"[]")
@@ -328,7 +405,9 @@ def test_batches_are_answered_in_order_and_notifications_not_at_all(sidecar, wor
     answers = sidecar.read()
     assert [a["id"] for a in answers] == ["c", "n", "e"]
     assert answers[1]["result"] == 1 and answers[2]["error"]["code"] == -32601
-    sidecar.send_line(json.dumps(batch[1:2]).encode())  # only notifications: no answer at all
+    sidecar.send_line(
+        json.dumps(batch[1:2]).encode()
+    )  # only notifications: no answer at all
     assert sidecar.call("count_sessions", {"workspacePath": workspace}) == 1
 
 
@@ -352,7 +431,9 @@ def test_end_of_input_closes_the_store_cleanly(tmp_path: Path, workspace: str):
         assert [s.id for s in repo.get_all_sessions(workspace)] == ["s1"]
 
 
-def test_sigterm_finishes_the_request_in_flight_then_stops(tmp_path: Path, workspace: str):
+def test_sigterm_finishes_the_request_in_flight_then_stops(
+    tmp_path: Path, workspace: str
+):
     car = Sidecar(tmp_path / "sessions.db")
     car.call("get_all_sessions", {"workspacePath": workspace})  # started and serving
     big = board_session()
@@ -377,17 +458,25 @@ def test_several_sidecars_serve_one_database_at_once(tmp_path: Path, workspace: 
     cars = [Sidecar(tmp_path / "sessions.db") for _ in range(3)]
     try:
         for n, car in enumerate(cars):
-            car.call("create_session", {"workspacePath": workspace, "session": board_session(f"s{n}")})
+            car.call(
+                "create_session",
+                {"workspacePath": workspace, "session": board_session(f"s{n}")},
+            )
         versions = [car.call("data_version", {}) for car in cars]
         cars[0].call("delete_session", {"workspacePath": workspace, "sessionId": "s0"})
         assert cars[1].call("data_version", {}) != versions[1]  # another window wrote
         for car in cars:
-            assert sorted(s["id"] for s in car.call("get_all_sessions", {"workspacePath": workspace})) == ["s1", "s2"]
+            assert sorted(
+                s["id"]
+                for s in car.call("get_all_sessions", {"workspacePath": workspace})
+            ) == ["s1", "s2"]
     finally:
         assert all(car.close() == 0 for car in cars)
 
 
-def test_ait42_home_locates_the_database_as_for_the_other_commands(ait42_home, workspace):
+def test_ait42_home_locates_the_database_as_for_the_other_commands(
+    ait42_home, workspace
+):
     car = Sidecar.__new__(Sidecar)
     car.proc = subprocess.Popen([sys.executable, "-m", "ait42_session", "serve"],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -53,7 +53,9 @@ def test_a_connection_uses_wal_normal_sync_foreign_keys_and_a_busy_timeout(store
 
 
 def test_full_synchronous_is_an_option_for_power_loss_durability(tmp_path):
-    with SqliteSessionRepository.with_path(tmp_path / "s.db", synchronous="FULL") as repo:
+    with SqliteSessionRepository.with_path(
+        tmp_path / "s.db", synchronous="FULL"
+    ) as repo:
         assert repo.pool.connection().pragma("synchronous") == 2
 
 
@@ -76,7 +78,9 @@ def test_the_default_store_lives_in_ait42_home(ait42_home):
 # --- files --------------------------------------------------------------------------------
 
 
-def test_database_wal_shm_and_created_folders_are_owner_only(tmp_path, store, workspace):
+def test_database_wal_shm_and_created_folders_are_owner_only(
+    tmp_path, store, workspace
+):
     store.create_session(workspace, make_session())
     folder = tmp_path / "db"
     assert stat.S_IMODE(folder.stat().st_mode) == 0o700
@@ -114,8 +118,16 @@ def test_opening_applies_every_migration_once_and_records_the_version(tmp_path):
         assert pool.schema_version == len(migration_scripts())
     with DbPool(path) as pool:  # reopening applies nothing again
         assert pool.schema_version == len(migration_scripts())
-        tables = {r[0] for r in pool.connection().execute("SELECT name FROM sqlite_schema")}
-    assert {"workspaces", "sessions", "instances", "chat_messages", "migration_metadata"} <= tables
+        tables = {
+            r[0] for r in pool.connection().execute("SELECT name FROM sqlite_schema")
+        }
+    assert {
+        "workspaces",
+        "sessions",
+        "instances",
+        "chat_messages",
+        "migration_metadata",
+    } <= tables
 
 
 def test_a_database_newer_than_the_code_raises_and_is_left_byte_for_byte(tmp_path):
@@ -155,16 +167,24 @@ def test_integrity_check_reports_a_search_index_out_of_step(store, workspace):
 # --- query plans --------------------------------------------------------------------------
 
 
-def plan_of(store: SqliteSessionRepository, filters=None, sort=None, limit=50, columns=None):
+def plan_of(
+    store: SqliteSessionRepository, filters=None, sort=None, limit=50, columns=None
+):
     statement, params = select_statement(
-        columns or sql.SESSION_COLUMNS, WS_HASH_PLACEHOLDER, check_query(filters, sort), limit, 0
+        columns or sql.SESSION_COLUMNS,
+        WS_HASH_PLACEHOLDER,
+        check_query(filters, sort),
+        limit,
+        0,
     )
     con = store.pool.connection()
     return [row[3] for row in con.execute("EXPLAIN QUERY PLAN " + statement, params)]
 
 
 def full_scan(plan: list[str]) -> bool:
-    return any(step.startswith("SCAN s") or step.startswith("SCAN sessions") for step in plan)
+    return any(
+        step.startswith("SCAN s") or step.startswith("SCAN sessions") for step in plan
+    )
 
 
 @pytest.fixture(params=[False, True], ids=["fresh", "analyzed"])
@@ -181,11 +201,17 @@ def planned_store(request, store, workspace):
     return store
 
 
-@pytest.mark.parametrize("field", ["created_at", "updated_at", "duration", "files_changed"])
+@pytest.mark.parametrize(
+    "field", ["created_at", "updated_at", "duration", "files_changed"]
+)
 @pytest.mark.parametrize("direction", ["asc", "desc"])
 @pytest.mark.parametrize(
     "filters",
-    [None, SessionFilters(types=["debate"]), SessionFilters(statuses=["running", "paused"])],
+    [
+        None,
+        SessionFilters(types=["debate"]),
+        SessionFilters(statuses=["running", "paused"]),
+    ],
     ids=["workspace", "type", "status"],
 )
 def test_a_sorted_page_reads_an_index_in_order_without_scanning_or_sorting(
@@ -204,7 +230,9 @@ def test_a_date_range_is_searched_through_an_index(planned_store):
 
 
 def test_the_light_list_counts_children_from_covering_indexes(planned_store):
-    plan = plan_of(planned_store, SessionFilters(types=["debate"]), columns=sql.SUMMARY_COLUMNS)
+    plan = plan_of(
+        planned_store, SessionFilters(types=["debate"]), columns=sql.SUMMARY_COLUMNS
+    )
     assert not full_scan(plan), plan
     assert sum("COVERING INDEX" in step for step in plan) == 2, plan
 
@@ -221,12 +249,16 @@ def test_counts_are_answered_from_a_covering_index(planned_store, filters):
     assert len(plan) == 1 and "COVERING INDEX" in plan[0], plan
 
 
-@pytest.mark.parametrize("statement", [sql.GET_SESSION, sql.INSTANCES_OF, sql.MESSAGES_OF])
+@pytest.mark.parametrize(
+    "statement", [sql.GET_SESSION, sql.INSTANCES_OF, sql.MESSAGES_OF]
+)
 def test_session_and_children_lookups_use_indexes(store, statement):
     params = {"ws": WS_HASH_PLACEHOLDER, "id": "x", "pks": "[1, 2, 3]"}
     con = store.pool.connection()
     plan = [r[3] for r in con.execute("EXPLAIN QUERY PLAN " + statement, params)]
-    assert not any(step.startswith("SCAN") and "json_each" not in step for step in plan), plan
+    assert not any(
+        step.startswith("SCAN") and "json_each" not in step for step in plan
+    ), plan
 
 
 # --- statements ---------------------------------------------------------------------------
@@ -235,7 +267,9 @@ def test_session_and_children_lookups_use_indexes(store, statement):
 def count_statements(store: SqliteSessionRepository, action) -> int:
     con = store.pool.connection()
     executed = []
-    con.exec_trace = lambda cursor, statement, bindings: executed.append(statement) or True
+    con.exec_trace = (
+        lambda cursor, statement, bindings: executed.append(statement) or True
+    )
     try:
         action()
     finally:
@@ -243,7 +277,9 @@ def count_statements(store: SqliteSessionRepository, action) -> int:
     return len(executed)
 
 
-def test_loading_all_sessions_takes_the_same_few_statements_for_any_number(store, workspace):
+def test_loading_all_sessions_takes_the_same_few_statements_for_any_number(
+    store, workspace
+):
     store.create_session(workspace, make_session("first", instances=2, messages=2))
     few = count_statements(store, lambda: store.get_all_sessions(workspace))
     for n in range(60):
@@ -252,7 +288,9 @@ def test_loading_all_sessions_takes_the_same_few_statements_for_any_number(store
     assert few == many <= 5  # BEGIN, sessions, instances, messages, COMMIT
 
 
-def test_the_statement_cache_keeps_every_statement_prepared_after_a_warm_up(store, workspace):
+def test_the_statement_cache_keeps_every_statement_prepared_after_a_warm_up(
+    store, workspace
+):
     def workload(round_: int) -> None:
         session = make_session(f"w{round_}", instances=2, messages=1)
         store.create_session(workspace, session)
@@ -262,7 +300,9 @@ def test_the_statement_cache_keeps_every_statement_prepared_after_a_warm_up(stor
         store.update_session(workspace, session)
         store.get_session(workspace, session.id)
         store.get_all_sessions(workspace)
-        store.query_sessions(workspace, SessionFilters(types=["debate"], search_query="renamed"))
+        store.query_sessions(
+            workspace, SessionFilters(types=["debate"], search_query="renamed")
+        )
         store.list_sessions(workspace, SessionFilters(statuses=["running"]), limit=50)
         store.count_sessions(workspace, SessionFilters(types=["debate"]))
         store.search(workspace, "renamed")
@@ -324,17 +364,26 @@ def rows_changed(store: SqliteSessionRepository, action) -> list[tuple[str, str]
 def test_adding_a_message_inserts_one_row_and_touches_its_session(store, workspace):
     store.create_session(workspace, make_session(instances=3, messages=5))
     changes = rows_changed(
-        store, lambda: store.add_chat_message(workspace, "session_1", make_message("new"))
+        store,
+        lambda: store.add_chat_message(workspace, "session_1", make_message("new")),
     )
-    assert sorted(changes) == [("SQLITE_INSERT", "chat_messages"), ("SQLITE_UPDATE", "sessions")]
+    assert sorted(changes) == [
+        ("SQLITE_INSERT", "chat_messages"),
+        ("SQLITE_UPDATE", "sessions"),
+    ]
 
 
-def test_changing_an_instance_status_updates_that_instance_and_its_session(store, workspace):
+def test_changing_an_instance_status_updates_that_instance_and_its_session(
+    store, workspace
+):
     store.create_session(workspace, make_session(instances=3, messages=5))
     changes = rows_changed(
         store, lambda: store.update_instance_status(workspace, "session_1", 2, "failed")
     )
-    assert sorted(changes) == [("SQLITE_UPDATE", "instances"), ("SQLITE_UPDATE", "sessions")]
+    assert sorted(changes) == [
+        ("SQLITE_UPDATE", "instances"),
+        ("SQLITE_UPDATE", "sessions"),
+    ]
 
 
 def test_updating_a_session_rewrites_only_the_children_that_differ(store, workspace):
@@ -350,7 +399,9 @@ def test_updating_a_session_rewrites_only_the_children_that_differ(store, worksp
     ]
 
 
-def test_a_write_that_fails_part_way_leaves_nothing_behind(store, workspace, monkeypatch):
+def test_a_write_that_fails_part_way_leaves_nothing_behind(
+    store, workspace, monkeypatch
+):
     store.create_session(workspace, make_session("kept", instances=1, messages=1))
     before = [s.to_json() for s in store.get_all_sessions(workspace)]
 
@@ -367,10 +418,14 @@ def test_a_write_that_fails_part_way_leaves_nothing_behind(store, workspace, mon
         store.update_session(workspace, session)
     monkeypatch.undo()
     assert [s.to_json() for s in store.get_all_sessions(workspace)] == before
-    counts = store.pool.connection().execute(
-        "SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM instances),"
-        " (SELECT count(*) FROM chat_messages)"
-    ).fetchone()
+    counts = (
+        store.pool.connection()
+        .execute(
+            "SELECT (SELECT count(*) FROM sessions), (SELECT count(*) FROM instances),"
+            " (SELECT count(*) FROM chat_messages)"
+        )
+        .fetchone()
+    )
     assert counts == (1, 1, 1)
     assert store.pool.verify_integrity()
 
@@ -379,7 +434,9 @@ def test_a_deleted_sessions_text_is_not_left_readable_in_the_files(store, worksp
     secret_task = "zanzibarquokka"
     secret_message = "xylophonewombat"
     secret_output = "quetzalnarwhal"
-    session = make_session(task=f"Task {secret_task}", messages=[make_message(content=secret_message)])
+    session = make_session(
+        task=f"Task {secret_task}", messages=[make_message(content=secret_message)]
+    )
     session.instances = [
         __import__("conftest").make_instance(0, output=f"log {secret_output} " * 50)
     ]
@@ -397,12 +454,14 @@ def test_a_deleted_sessions_text_is_not_left_readable_in_the_files(store, worksp
 
 
 def test_json_columns_round_trip_runtime_mix_and_extra(store, workspace):
-    session = make_session(runtime_mix=["claude", "codex"], extra={"evaluation": {"score": 3}})
+    session = make_session(
+        runtime_mix=["claude", "codex"], extra={"evaluation": {"score": 3}}
+    )
     session.chat_history = [make_message(extra={"tokens": [1, 2]})]
     store.create_session(workspace, session)
-    assert json.dumps(store.get_session(workspace, "session_1").to_json()) == json.dumps(
-        session.to_json()
-    )
+    assert json.dumps(
+        store.get_session(workspace, "session_1").to_json()
+    ) == json.dumps(session.to_json())
 
 
 def test_another_applications_database_is_refused_and_left_byte_for_byte(tmp_path):

@@ -37,7 +37,9 @@ def crossings(path: Path) -> list[str]:
         if isinstance(node, ast.ImportFrom):
             for alias in node.names:
                 if private(alias.name):
-                    found.append(f"line {node.lineno}: from {node.module} import {alias.name}")
+                    found.append(
+                        f"line {node.lineno}: from {node.module} import {alias.name}"
+                    )
                 imported.add(alias.asname or alias.name)
         elif isinstance(node, ast.Import):
             for alias in node.names:
@@ -59,7 +61,9 @@ def test_there_are_modules_to_check() -> None:
     assert len(modules()) > 30
 
 
-@pytest.mark.parametrize("path", modules(), ids=lambda p: p.relative_to(ROOT).as_posix())
+@pytest.mark.parametrize(
+    "path", modules(), ids=lambda p: p.relative_to(ROOT).as_posix()
+)
 def test_no_module_uses_another_modules_private_names(path: Path) -> None:
     assert crossings(path) == []
 
@@ -87,7 +91,9 @@ def test_the_bench_module_map_names_every_module() -> None:
     """bench/__init__.py's docstring lists each module of the harness with its job."""
     import ast as _ast
 
-    docstring = _ast.get_docstring(_ast.parse((ROOT / "bench" / "__init__.py").read_text()))
+    docstring = _ast.get_docstring(
+        _ast.parse((ROOT / "bench" / "__init__.py").read_text())
+    )
     assert docstring
     names = set()
     for path in (ROOT / "bench").rglob("*.py"):

@@ -32,9 +32,12 @@ def _copy(dest: apsw.Connection, source: apsw.Connection) -> None:
             step.step(-1)
 
 
-def backup(database: Database, target: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+def backup(
+    database: Database, target: str | os.PathLike[str], *, overwrite: bool = False
+) -> Path:
     """Copy the live database to ``target`` (0600); DatabaseError when ``target`` exists (and
-    ``overwrite`` is False) or cannot be written. A failed copy leaves no file behind."""
+    ``overwrite`` is False) or cannot be written. A failed copy leaves no file behind.
+    """
     path = Path(target).expanduser().absolute()
     if path == database.path:
         raise DatabaseError(f"{path} is the database itself")
@@ -42,7 +45,9 @@ def backup(database: Database, target: str | os.PathLike[str], *, overwrite: boo
     try:
         os.close(os.open(path, flags, PRIVATE_FILE_MODE))
     except FileExistsError as exc:
-        raise DatabaseError(f"{path} exists; choose another name or overwrite it") from exc
+        raise DatabaseError(
+            f"{path} exists; choose another name or overwrite it"
+        ) from exc
     except OSError as exc:
         raise DatabaseError(f"cannot create {path}: {exc.strerror or exc}") from exc
     try:
@@ -85,15 +90,21 @@ def check_backup(source: str | os.PathLike[str]) -> int:
                 )
             problems = [row[0] for row in con.execute("PRAGMA integrity_check")]
             if problems != ["ok"]:
-                raise StoreCorruptedError(f"{path} is damaged: {'; '.join(problems[:3])}")
+                raise StoreCorruptedError(
+                    f"{path} is damaged: {'; '.join(problems[:3])}"
+                )
         finally:
             con.close()
     except apsw.Error as exc:
-        raise StoreCorruptedError(f"{path} cannot be read as a database: {exc}") from exc
+        raise StoreCorruptedError(
+            f"{path} cannot be read as a database: {exc}"
+        ) from exc
     return version
 
 
-def restore(database: Database, source: str | os.PathLike[str], *, force: bool = False) -> int:
+def restore(
+    database: Database, source: str | os.PathLike[str], *, force: bool = False
+) -> int:
     """Replace the live database's content with the backup at ``source``, checked first
     (``check_backup``). Without ``force``, a store that holds sessions is not replaced
     (DatabaseError). The number of sessions restored."""

@@ -88,13 +88,17 @@ def time_zone(name: str | None) -> _dt.tzinfo:
 
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValidationError(f"timeZone is not a known time zone: {name!r:.80}") from exc
+        raise ValidationError(
+            f"timeZone is not a known time zone: {name!r:.80}"
+        ) from exc
 
 
 def _utc_text(nanos: int) -> str:
     """An instant (nanoseconds since the epoch) as RFC 3339 UTC with nine fractional digits."""
     seconds, rest = divmod(nanos, _NS)
-    moment = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc) + _dt.timedelta(seconds=seconds)
+    moment = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc) + _dt.timedelta(
+        seconds=seconds
+    )
     return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{rest:09d}Z"
 
 
@@ -111,13 +115,17 @@ def date_bound(text: str, *, end: bool, zone: _dt.tzinfo, name: str) -> str:
         raise ValidationError(f"{name} must be a string, got {type(text).__name__}")
     local = _LOCAL.match(text.strip())
     if local is None:
-        return text  # an RFC 3339 timestamp (or nonsense, which the query check refuses)
+        return (
+            text  # an RFC 3339 timestamp (or nonsense, which the query check refuses)
+        )
     parts = local.groupdict()
     try:
         day = _dt.date.fromisoformat(parts["date"])
         hour, minute = int(parts["hour"] or 0), int(parts["minute"] or 0)
         second = int(parts["second"] or 0)
-        start = _dt.datetime(day.year, day.month, day.day, hour, minute, second, tzinfo=zone)
+        start = _dt.datetime(
+            day.year, day.month, day.day, hour, minute, second, tzinfo=zone
+        )
     except ValueError as exc:
         raise ValidationError(f"{name} is not a date: {text!r:.80}") from exc
     fraction = parts["fraction"]
@@ -131,12 +139,16 @@ def date_bound(text: str, *, end: bool, zone: _dt.tzinfo, name: str) -> str:
     elif parts["hour"] is not None:
         span = 60 * _NS
     else:  # a whole day, which is not always 24 hours where clocks change
-        following = _dt.datetime.combine(day + _dt.timedelta(days=1), _dt.time(), tzinfo=zone)
+        following = _dt.datetime.combine(
+            day + _dt.timedelta(days=1), _dt.time(), tzinfo=zone
+        )
         span = _instant_ns(following) - nanos
     return _utc_text(nanos + span - 1 if end else nanos)
 
 
-def filters_of(board: BoardFilters | None, zone_name: str | None = None) -> SessionFilters | None:
+def filters_of(
+    board: BoardFilters | None, zone_name: str | None = None
+) -> SessionFilters | None:
     """The board's filters as the Python API's; None when they filter nothing."""
     if board is None:
         return None
@@ -166,14 +178,18 @@ def sort_of(board: BoardSort | None) -> SessionSort | None:
     field = SORT_FIELDS.get(board.field)
     if field is None:
         allowed = ", ".join(SORT_FIELDS)
-        raise ValidationError(f"sort.field must be one of {allowed}; got {board.field!r:.80}")
+        raise ValidationError(
+            f"sort.field must be one of {allowed}; got {board.field!r:.80}"
+        )
     return SessionSort(field, board.direction)
 
 
 def session_in(data: Any) -> WorktreeSession:
     """A session from the board (the editor's JSON), keys it does not know kept in ``extra``."""
     if not isinstance(data, dict):
-        raise ValidationError(f"session must be a JSON object, got {type(data).__name__}")
+        raise ValidationError(
+            f"session must be a JSON object, got {type(data).__name__}"
+        )
     return WorktreeSession.decode(data)
 
 

@@ -2,7 +2,8 @@
 workspaces, prune, backup, restore.
 
 Each command opens the store, calls one library function and prints the result (``--json``
-for scripts). Exit status: 0 success, 1 a reported failure (import problems, a failed check,
+for scripts). ``--db`` names a SQLite file or a PostgreSQL server (``postgresql://...``); every
+command but ``backup`` and ``restore`` (SQLite's own) works on either. Exit status: 0 success, 1 a reported failure (import problems, a failed check,
 a library error, printed as one line on stderr), 2 bad usage (argparse's own).
 """
 
@@ -78,21 +79,54 @@ def _size(n: int) -> str:
 # --- opening the store ----------------------------------------------------------------------
 
 
+SERVER_SCHEMES = ("postgresql://", "postgres://")
+
+
+def _on_server(args: argparse.Namespace) -> bool:
+    """Whether --db names a PostgreSQL server rather than a SQLite file."""
+    return bool(args.db) and str(args.db).startswith(SERVER_SCHEMES)
+
+
 def _db_path(args: argparse.Namespace) -> Path:
     return Path(args.db).expanduser() if args.db else default_db_path()
 
 
-def _open_existing(args: argparse.Namespace) -> SqliteSessionRepository:
-    """The store at --db; a missing file is an error (only import creates one)."""
+def _connect(args: argparse.Namespace) -> Any:
+    """The PostgreSQL store at --db (its schema created or upgraded)."""
+    from .postgres import PostgresSessionRepository
+
+    try:
+        return PostgresSessionRepository.connect(args.db)
+    except ImportError as exc:
+        raise CommandFailed(str(exc)) from exc
+
+
+def _open_existing(args: argparse.Namespace) -> Any:
+    """The store at --db; a missing SQLite file is an error (only import creates one)."""
+    if _on_server(args):
+        return _connect(args)
     path = _db_path(args)
     if not path.is_file():
-        raise CommandFailed(f"no database at {path} (run `{PROG} import` first, or pass --db)")
+        raise CommandFailed(
+            f"no database at {path} (run `{PROG} import` first, or pass --db)"
+        )
     return SqliteSessionRepository.with_path(path)
 
 
+def _sqlite_only(args: argparse.Namespace, what: str) -> None:
+    if _on_server(args):
+        raise CommandFailed(
+            f"{what} works on a SQLite file; for a PostgreSQL server use pg_dump and pg_restore"
+        )
+
+
 @contextlib.contextmanager
-def _store_for_import(args: argparse.Namespace) -> Iterator[SqliteSessionRepository]:
+def _store_for_import(args: argparse.Namespace) -> Iterator[Any]:
     """The store to import into; a dry run against a missing database uses a throwaway one."""
+    if _on_server(args):
+        with _connect(args) as repo:
+            yield repo
+        return
     path = _db_path(args)
     if args.dry_run and not path.exists():
         with (
@@ -124,7 +158,9 @@ def _progress(enabled: bool) -> Iterator[Any]:
     except ImportError:
         yield _PlainProgress()
         return
-    with tqdm(total=0, unit="file", desc="importing", file=sys.stderr, leave=False) as bar:
+    with tqdm(
+        total=0, unit="file", desc="importing", file=sys.stderr, leave=False
+    ) as bar:
         yield bar
 
 
@@ -156,8 +192,15 @@ def _print_import(report: ImportReport, source: Path) -> None:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    source = Path(args.sessions_dir).expanduser() if args.sessions_dir else default_sessions_dir()
-    with _store_for_import(args) as repo, _progress(not args.json and not args.no_progress) as bar:
+    source = (
+        Path(args.sessions_dir).expanduser()
+        if args.sessions_dir
+        else default_sessions_dir()
+    )
+    with (
+        _store_for_import(args) as repo,
+        _progress(not args.json and not args.no_progress) as bar,
+    ):
         report = import_json(source, repo, dry_run=args.dry_run, progress=bar)
     if args.json:
         _emit_json({"source": str(source), **report.to_dict(), "ok": report.ok})
@@ -171,9 +214,17 @@ def cmd_export(args: argparse.Namespace) -> int:
     with _open_existing(args) as repo:
         report = export_json(repo, out_dir)
     if args.json:
-        _emit_json({"out_dir": str(out_dir), "files": report.files, "sessions": report.sessions})
+        _emit_json(
+            {
+                "out_dir": str(out_dir),
+                "files": report.files,
+                "sessions": report.sessions,
+            }
+        )
     else:
-        print(f"Exported {report.sessions} sessions to {report.files} files in {out_dir}")
+        print(
+            f"Exported {report.sessions} sessions to {report.files} files in {out_dir}"
+        )
     return EXIT_OK
 
 
@@ -189,12 +240,16 @@ def cmd_verify(args: argparse.Namespace) -> int:
         ("foreign keys", ok(report.foreign_key_violations == 0)),
     ]
     rows += [(f"full-text index {name}", ok(good)) for name, good in report.fts.items()]
-    rows.append(("substring index rows", ok(report.trigram_rows == report.counts["sessions"])))
+    rows.append(
+        ("substring index rows", ok(report.trigram_rows == report.counts["sessions"]))
+    )
     rows += [(name, count) for name, count in report.counts.items()]
     rows += [(f"orphan {name}", count) for name, count in report.orphans.items()]
     _table(rows)
     for line in report.integrity if report.integrity != ["ok"] else []:
         print(f"  {line}")
+    for note in report.notes:
+        print(f"  note: {note}")
     print("OK" if report.ok else "PROBLEMS FOUND")
     return EXIT_OK if report.ok else EXIT_FAILED
 
@@ -202,7 +257,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_optimize(args: argparse.Namespace) -> int:
     with _open_existing(args) as repo:
         before = store_stats(repo)
-        freed = repo.pool.optimize()
+        freed = (repo.database if _on_server(args) else repo.pool).optimize()
         after = store_stats(repo)
     sizes = {
         "db_bytes_before": before.db_bytes, "wal_bytes_before": before.wal_bytes,
@@ -226,11 +281,15 @@ def cmd_stats(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(f"Database {stats.path} (schema {stats.schema_version}, "
           f"migration status {stats.migration_status})")  # fmt: skip
-    _table([
-        ("database file", _size(stats.db_bytes)),
-        ("WAL file", _size(stats.wal_bytes)),
-        ("shared-memory file", _size(stats.shm_bytes)),
-        ("pages (free)", f"{stats.page_count} ({stats.freelist_pages}) x {stats.page_size} B"),
+    files: list[tuple[str, Any]] = [("database size", _size(stats.db_bytes))]
+    if not _on_server(args):
+        files = [
+            ("database file", _size(stats.db_bytes)),
+            ("WAL file", _size(stats.wal_bytes)),
+            ("shared-memory file", _size(stats.shm_bytes)),
+            ("pages (free)", f"{stats.page_count} ({stats.freelist_pages}) x {stats.page_size} B"),
+        ]  # fmt: skip
+    _table(files + [
         ("imported JSON files", stats.imported_files),
         ("JSON files with problems", stats.files_with_problems),
         ("backup", stats.json_backup_path or "-"),
@@ -239,7 +298,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
     rows = [(w.hash, w.sessions, w.instances, w.messages, w.path or "(imported, not opened yet)")
             for w in stats.workspaces]  # fmt: skip
     totals = stats.totals
-    rows.append(("total", totals["sessions"], totals["instances"], totals["messages"], ""))
+    rows.append(
+        ("total", totals["sessions"], totals["instances"], totals["messages"], "")
+    )
     _table(rows, header=("workspace", "sessions", "instances", "messages", "path"))
     return EXIT_OK
 
@@ -251,7 +312,9 @@ def cmd_search(args: argparse.Namespace) -> int:
                 f"unknown workspace {args.workspace}: the store holds no session of it "
                 f"(`{PROG} workspaces` lists the ones it knows)"
             )
-        hits = repo.search(args.workspace, args.text, limit=args.limit, prefix=args.prefix)
+        hits = repo.search(
+            args.workspace, args.text, limit=args.limit, prefix=args.prefix
+        )
     if args.json:
         _emit_json([msgspec.structs.asdict(hit) for hit in hits])
         return EXIT_OK
@@ -273,9 +336,18 @@ def cmd_serve(args: argparse.Namespace) -> int:
         format="ait42-session serve: %(message)s",
     )  # fmt: skip
     try:
-        repo: Any = SqliteSessionRepository.with_path(_db_path(args))
-    except SessionError as exc:  # answered with every request, so the editor learns why
-        logging.getLogger("ait42_session.sidecar").error("the store cannot be opened: %s", exc)
+        repo: Any = (
+            _connect(args)
+            if _on_server(args)
+            else SqliteSessionRepository.with_path(_db_path(args))
+        )
+    except (
+        SessionError,
+        CommandFailed,
+    ) as exc:  # answered with every request, so the editor learns why
+        logging.getLogger("ait42_session.sidecar").error(
+            "the store cannot be opened: %s", exc
+        )
         repo = UnavailableStore(exc)
     return serve(repo)
 
@@ -294,7 +366,9 @@ def cmd_workspaces(args: argparse.Namespace) -> int:
 
 def cmd_prune(args: argparse.Namespace) -> int:
     if args.older_than_days is None and args.before is None and not args.status:
-        raise CommandFailed("say what to prune: --older-than-days, --before and/or --status")
+        raise CommandFailed(
+            "say what to prune: --older-than-days, --before and/or --status"
+        )
     older_than: Any = args.before
     if args.older_than_days is not None:
         older_than = datetime.timedelta(days=args.older_than_days)
@@ -314,6 +388,7 @@ def cmd_prune(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
+    _sqlite_only(args, "backup")
     with _open_existing(args) as repo:
         target = backup(repo.pool, args.file, overwrite=args.force)
     print(f"Backed up {repo.pool.path} to {target} ({_size(target.stat().st_size)})")
@@ -321,6 +396,7 @@ def cmd_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_restore(args: argparse.Namespace) -> int:
+    _sqlite_only(args, "restore")
     path = _db_path(args)
     with SqliteSessionRepository.with_path(path) as repo:
         sessions = restore(repo.pool, args.file, force=args.force)
@@ -345,10 +421,16 @@ def build_parser() -> argparse.ArgumentParser:
     """The argument parser: global --db, one subcommand each with its own --help."""
     parser = argparse.ArgumentParser(
         prog=PROG,
-        description="Manage the AIT42 editor's SQLite session store and its move from JSON.",
+        description="Manage the AIT42 editor's session store (SQLite or PostgreSQL) and its "
+        "move from JSON.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    db_help = "the database file (default: $AIT42_HOME/sessions.db)"
+    parser.add_argument(
+        "--version", action="version", version=f"%(prog)s {__version__}"
+    )
+    db_help = (
+        "the SQLite database file (default: $AIT42_HOME/sessions.db), or a PostgreSQL server "
+        "as postgresql://user@host/dbname (needs the postgres extra)"
+    )
     parser.add_argument("--db", metavar="PATH", help=db_help)
     # --db is accepted after the command too; there it only overrides when given.
     common = argparse.ArgumentParser(add_help=False)
@@ -360,7 +442,9 @@ def build_parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, parents=[common], help=summary,
                                   description=f"{summary} {details}")  # fmt: skip
         if json_flag:
-            sub.add_argument("--json", action="store_true", help="print the result as JSON")
+            sub.add_argument(
+                "--json", action="store_true", help="print the result as JSON"
+            )
         sub.set_defaults(handler=handler)
         return sub
 
@@ -368,8 +452,8 @@ def build_parser() -> argparse.ArgumentParser:
         "import", cmd_import, "Import the editor's JSON session files into the database.",
         "Safe to run again: unchanged files are skipped, changed files bring in their new and "
         "changed sessions, the JSON files are never modified. Exits 1 when any file or session "
-        "was reported. Creates the database if needed; the first import into a database that "
-        "already holds sessions backs it up first.",
+        "was reported. Creates the database if needed; the first import into a SQLite database "
+        "that already holds sessions backs it up first.",
     )  # fmt: skip
     sub.add_argument(
         "sessions_dir",
@@ -378,9 +462,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="folder of <hash>.json files (default: $AIT42_HOME/sessions)",
     )
     sub.add_argument(
-        "--dry-run", action="store_true", help="report what would be imported, change nothing"
+        "--dry-run",
+        action="store_true",
+        help="report what would be imported, change nothing",
     )
-    sub.add_argument("--no-progress", action="store_true", help="no progress bar on a terminal")
+    sub.add_argument(
+        "--no-progress", action="store_true", help="no progress bar on a terminal"
+    )
 
     sub = command(
         "export", cmd_export, "Write the database back as the editor's JSON files.",
@@ -391,13 +479,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     command(
         "verify", cmd_verify, "Check the database.",
-        "SQLite's integrity check, foreign keys, every full-text index, row counts and orphan "
-        "rows. Exits 1 when a check fails.",
+        "SQLite's integrity check (on PostgreSQL: amcheck, when installed), foreign keys, "
+        "every full-text index, row counts and orphan rows. Exits 1 when a check fails.",
     )  # fmt: skip
     command(
         "optimize", cmd_optimize, "Optimize the database, and reclaim free space.",
         "Runs PRAGMA optimize, VACUUM when deleted data left free pages, and truncates the "
-        "write-ahead log; reports the bytes freed.",
+        "write-ahead log (on PostgreSQL: VACUUM (ANALYZE) of the tables); reports the bytes "
+        "freed.",
     )  # fmt: skip
     command(
         "stats", cmd_stats, "Show sizes and counts.",
@@ -410,8 +499,12 @@ def build_parser() -> argparse.ArgumentParser:
         "snippet with matches in [brackets], best first.",
     )  # fmt: skip
     sub.add_argument("text", metavar="TEXT", help="the words to find (any text)")
-    sub.add_argument("--workspace", required=True, metavar="PATH", help="the workspace folder")
-    sub.add_argument("--limit", type=_positive, default=20, help="most hits shown (default 20)")
+    sub.add_argument(
+        "--workspace", required=True, metavar="PATH", help="the workspace folder"
+    )
+    sub.add_argument(
+        "--limit", type=_positive, default=20, help="most hits shown (default 20)"
+    )
     sub.add_argument(
         "--prefix", action="store_true",
         help="the last word also matches the words it begins (search as you type)",
@@ -438,14 +531,18 @@ def build_parser() -> argparse.ArgumentParser:
         "Deletes whole sessions last updated before a date or an age, optionally only those in "
         "given statuses; deleted text is purged as a delete purges it. --dry-run lists them.",
     )  # fmt: skip
-    sub.add_argument("--workspace", required=True, metavar="PATH", help="the workspace folder")
+    sub.add_argument(
+        "--workspace", required=True, metavar="PATH", help="the workspace folder"
+    )
     sub.add_argument("--older-than-days", type=float, metavar="DAYS",
                      help="last updated more than DAYS days ago")  # fmt: skip
     sub.add_argument("--before", metavar="WHEN",
                      help="last updated before this RFC 3339 instant")  # fmt: skip
     sub.add_argument("--status", action="append", metavar="STATUS",
                      help="only sessions in this status (repeatable)")  # fmt: skip
-    sub.add_argument("--dry-run", action="store_true", help="list what would go, delete nothing")
+    sub.add_argument(
+        "--dry-run", action="store_true", help="list what would go, delete nothing"
+    )
 
     sub = command(
         "backup", cmd_backup, "Copy the live database to a file.",
@@ -463,7 +560,9 @@ def build_parser() -> argparse.ArgumentParser:
         json_flag=False,
     )  # fmt: skip
     sub.add_argument("file", metavar="FILE", help="the backup file to restore from")
-    sub.add_argument("--force", action="store_true", help="replace sessions the store holds")
+    sub.add_argument(
+        "--force", action="store_true", help="replace sessions the store holds"
+    )
     return parser
 
 

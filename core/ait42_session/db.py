@@ -49,10 +49,14 @@ def migration_scripts(engine: str = "sqlite") -> list[tuple[int, str, str]]:
     for entry in folder.iterdir():
         match = _MIGRATION_NAME.match(entry.name)
         if match:
-            found.append((int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
+            found.append(
+                (int(match.group(1)), entry.name, entry.read_text(encoding="utf-8"))
+            )
     found.sort()
     if [version for version, _, _ in found] != list(range(1, len(found) + 1)):
-        raise MigrationError(f"migrations are not numbered 0001 onward without gaps: {found!r}")
+        raise MigrationError(
+            f"migrations are not numbered 0001 onward without gaps: {found!r}"
+        )
     return found
 
 
@@ -68,9 +72,13 @@ def _not_sqlite(path: Path) -> bool:
 
 def _error_for(exc: apsw.Error, path: str) -> SessionError:
     if isinstance(exc, (apsw.NotADBError, apsw.CorruptError)):
-        return StoreCorruptedError(f"{path}: the database file is damaged or not SQLite ({exc})")
+        return StoreCorruptedError(
+            f"{path}: the database file is damaged or not SQLite ({exc})"
+        )
     if isinstance(exc, apsw.BusyError):
-        return DatabaseError(f"{path}: the database stayed busy past the timeout ({exc})")
+        return DatabaseError(
+            f"{path}: the database stayed busy past the timeout ({exc})"
+        )
     if isinstance(exc, apsw.FullError):
         return DatabaseError(f"{path}: the disk is full ({exc})")
     if isinstance(exc, apsw.ReadOnlyError):
@@ -80,7 +88,8 @@ def _error_for(exc: apsw.Error, path: str) -> SessionError:
 
 class _ErrorTranslation:
     """``Database.translate_errors``: one reusable object per database (a class, not a
-    generator context manager: it wraps every call, so its cost is paid on every read)."""
+    generator context manager: it wraps every call, so its cost is paid on every read).
+    """
 
     def __init__(self, database: "Database") -> None:
         self._pool = database
@@ -96,9 +105,19 @@ class _ErrorTranslation:
             if isinstance(exc, (apsw.IOError, apsw.NotADBError, apsw.CorruptError)):
                 self._pool._discard_connection()
             raise _error_for(exc, path) from exc
-        if isinstance(exc, (UnicodeDecodeError, json.JSONDecodeError, msgspec.DecodeError, RecursionError)):
+        if isinstance(
+            exc,
+            (
+                UnicodeDecodeError,
+                json.JSONDecodeError,
+                msgspec.DecodeError,
+                RecursionError,
+            ),
+        ):
             # Stored text or JSON that does not decode was not written by this code: damage.
-            raise StoreCorruptedError(f"{path}: a stored value is damaged ({exc})") from exc
+            raise StoreCorruptedError(
+                f"{path}: a stored value is damaged ({exc})"
+            ) from exc
         if isinstance(exc, (OverflowError, UnicodeEncodeError)):
             # APSW cannot bind it: an integer beyond 64 bits, or text with a lone surrogate.
             raise ValidationError(f"a value cannot be stored in SQLite: {exc}") from exc
@@ -114,7 +133,11 @@ class Database:
     """
 
     def __init__(
-        self, path: str | os.PathLike[str], *, synchronous: str = "NORMAL", vfs: str | None = None
+        self,
+        path: str | os.PathLike[str],
+        *,
+        synchronous: str = "NORMAL",
+        vfs: str | None = None,
     ) -> None:
         text = os.fspath(path)
         if not text or text == ":memory:" or text.startswith("file:"):
@@ -137,7 +160,9 @@ class Database:
             raise
 
     @classmethod
-    def with_path(cls, path: str | os.PathLike[str], *, synchronous: str = "NORMAL") -> "Database":
+    def with_path(
+        cls, path: str | os.PathLike[str], *, synchronous: str = "NORMAL"
+    ) -> "Database":
         return cls(path, synchronous=synchronous)
 
     @classmethod
@@ -174,7 +199,9 @@ class Database:
             try:
                 os.close(os.open(path, os.O_RDWR | os.O_CREAT, PRIVATE_FILE_MODE))
             except OSError as exc:
-                raise DatabaseError(f"cannot create database file {path}: {exc}") from exc
+                raise DatabaseError(
+                    f"cannot create database file {path}: {exc}"
+                ) from exc
         elif _not_sqlite(self._path):
             # SQLite would take a file shorter than its header for a new database and write it.
             raise StoreCorruptedError(
@@ -208,7 +235,9 @@ class Database:
     def _configure(self, con: apsw.Connection) -> None:
         mode = con.pragma("journal_mode", "wal")
         if str(mode).lower() != "wal":
-            raise DatabaseError(f"{self._path}: cannot switch to WAL (journal_mode is {mode})")
+            raise DatabaseError(
+                f"{self._path}: cannot switch to WAL (journal_mode is {mode})"
+            )
         con.pragma("synchronous", self._synchronous)
         con.pragma("foreign_keys", "ON")
         con.pragma("secure_delete", "ON")
@@ -255,9 +284,13 @@ class Database:
                 con.pragma("user_version", number)
             con.execute("COMMIT")
         except apsw.Error as exc:
-            if not con.get_autocommit():  # an I/O error or a full disk has rolled back already
+            if (
+                not con.get_autocommit()
+            ):  # an I/O error or a full disk has rolled back already
                 con.execute("ROLLBACK")
-            raise MigrationError(f"{self._path}: migration {name} failed: {exc}") from exc
+            raise MigrationError(
+                f"{self._path}: migration {name} failed: {exc}"
+            ) from exc
 
     # --- transactions ---------------------------------------------------------------------
 
@@ -268,7 +301,8 @@ class Database:
     def _discard_connection(self) -> None:
         """Close this thread's connection: after an I/O error or a damaged read its page cache
         may hold pages that do not match the file (seen: a read error while a write rolled back
-        left the next write reporting corruption), so the next call opens a fresh one."""
+        left the next write reporting corruption), so the next call opens a fresh one.
+        """
         con = getattr(self._local, "con", None)
         self._local.con = None
         self._local.configured = False
@@ -304,7 +338,9 @@ class Database:
             con.execute("COMMIT")
             return result
 
-    def read_rows(self, statement: str, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    def read_rows(
+        self, statement: str, params: Mapping[str, Any]
+    ) -> list[tuple[Any, ...]]:
         """Every row of one statement. A single statement reads one snapshot by itself, so
         this skips the BEGIN and COMMIT that ``read`` needs for several."""
         con = self._connection_ready()
@@ -382,7 +418,8 @@ class Database:
     def data_version(self) -> int:
         """A number that changes whenever anyone commits to the database: another process or
         connection (SQLite's ``data_version``) or this thread's own connection (its count of
-        changes). Cheap enough to poll; compare it with the last one seen, nothing more."""
+        changes). Cheap enough to poll; compare it with the last one seen, nothing more.
+        """
         con = self._connection_ready()
         with self.translate_errors():
             return int(con.pragma("data_version")) + con.total_changes()

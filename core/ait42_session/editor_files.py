@@ -104,10 +104,13 @@ def read(file: Path) -> bytes | None:
         raise DatabaseError(f"cannot read {file}: {exc}") from exc
 
 
-def decode_sessions(raw: bytes, file: Path, workspace_hash: str) -> list[WorktreeSession]:
+def decode_sessions(
+    raw: bytes, file: Path, workspace_hash: str
+) -> list[WorktreeSession]:
     """The sessions of a file as models carrying ``workspace_hash``, instances in
     ``instance_id`` order; ``[]`` for a blank file. StoreCorruptedError (naming the file, and
-    the session's index when one session is at fault) when serde would refuse the file."""
+    the session's index when one session is at fault) when serde would refuse the file.
+    """
     if not raw.strip(_BLANK):
         return []
     try:
@@ -135,7 +138,8 @@ def decode_records(raw: bytes, file: Path) -> list[Record]:
         records: list[Record] = _RECORDS.decode(raw)  # type: ignore[assignment]
     except msgspec.ValidationError:
         records = [
-            record_of(_decoded(item, file, n)) for n, item in enumerate(_items(raw, file))
+            record_of(_decoded(item, file, n))
+            for n, item in enumerate(_items(raw, file))
         ]
     except (msgspec.DecodeError, RecursionError) as exc:
         raise _unreadable(file, exc) from exc
@@ -171,7 +175,9 @@ def _unreadable(file: Path, exc: BaseException) -> StoreCorruptedError:
 
 
 def _out_of_range(file: Path, index: int) -> StoreCorruptedError:
-    error = StoreCorruptedError(f"{file}: session at index {index}: totalDuration is not a u64")
+    error = StoreCorruptedError(
+        f"{file}: session at index {index}: totalDuration is not a u64"
+    )
     error.__cause__ = ValidationError("totalDuration is larger than a u64")
     return error
 
@@ -273,7 +279,9 @@ def write_in_place(file: Path, data: bytes) -> None:
     no temporary file, no fsync. DatabaseError when it fails."""
     paths.make_private_dirs(file.parent)
     try:
-        fd = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, paths.PRIVATE_FILE_MODE)
+        fd = os.open(
+            file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, paths.PRIVATE_FILE_MODE
+        )
         with os.fdopen(fd, "wb") as out:
             out.write(data)
     except OSError as exc:
@@ -283,7 +291,9 @@ def write_in_place(file: Path, data: bytes) -> None:
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` at once: a 0600 temp file in the folder, fsync, rename."""
     try:
-        fd, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        fd, temp = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+        )
     except OSError as exc:
         raise DatabaseError(f"cannot write in {path.parent}: {exc}") from exc
     try:

@@ -74,7 +74,9 @@ _ELLIPSIS = "…"
 _Hit = tuple[int, int, int]
 
 
-def match(doc: str, terms: list[tuple[str, ...]], prefix: bool = False) -> tuple[int, str] | None:
+def match(
+    doc: str, terms: list[tuple[str, ...]], prefix: bool = False
+) -> tuple[int, str] | None:
     """(occurrences, snippet) when every term occurs in ``doc``; None otherwise. With
     ``prefix``, the last token of the last term matches any word it begins."""
     folded = fold(doc)  # same length as doc: spans fit the original text
@@ -138,7 +140,9 @@ def _best_window(text: str, spans: list[tuple[int, int]], found: list[_Hit]) -> 
         # A window that starts at the sentence holding the occurrence wins a bonus.
         sentence = max((s for s in sentences if s <= begin), default=begin)
         if sentence < begin:
-            score = _window_score(found, sentence, size)[0] + (120 if sentence == 0 else 100)
+            score = _window_score(found, sentence, size)[0] + (
+                120 if sentence == 0 else 100
+            )
             if score > best_score:
                 best_score, best_start = score, sentence
     return best_start

@@ -1,4 +1,5 @@
-"""Checks and figures of a SQLite store, for ``ait42-session verify`` and ``stats``."""
+"""Checks and figures of a store, for ``ait42-session verify`` and ``stats``: a SQLite store's
+here, a PostgreSQL store's in ``postgres.health`` (the same reports)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,18 @@ from typing import Any
 import apsw
 
 from . import sql
+from .errors import ValidationError
 from .from_json.phases import migration_status
 from .from_json.sql import COUNT_IMPORT_SOURCES
 from .sqlite_repo import SqliteSessionRepository
 
-__all__ = ["StoreStats", "VerifyReport", "WorkspaceStats", "store_stats", "verify_store"]
+__all__ = [
+    "StoreStats",
+    "VerifyReport",
+    "WorkspaceStats",
+    "store_stats",
+    "verify_store",
+]
 
 MAX_INTEGRITY_LINES = 20
 
@@ -59,6 +67,7 @@ class VerifyReport:
     counts: dict[str, int] = field(default_factory=dict)
     orphans: dict[str, int] = field(default_factory=dict)
     trigram_rows: int = 0
+    notes: list[str] = field(default_factory=list)  # what was not checked, and why
 
     @property
     def ok(self) -> bool:
@@ -80,14 +89,21 @@ def _row(con: apsw.Connection, statement: str) -> tuple[Any, ...]:
     return tuple(row)
 
 
-def verify_store(repo: SqliteSessionRepository) -> VerifyReport:
-    """Check the whole database. A file too damaged to read raises StoreCorruptedError."""
+def verify_store(repo: object) -> VerifyReport:
+    """Check the whole database (a SqliteSessionRepository or PostgresSessionRepository). A
+    SQLite file too damaged to read raises StoreCorruptedError."""
+    if not isinstance(repo, SqliteSessionRepository):
+        from .postgres.health import verify_postgres
+
+        return verify_postgres(_postgres_store(repo))
     report = VerifyReport()
 
     def work(con: apsw.Connection) -> None:
         rows = itertools.islice(con.execute(sql.INTEGRITY_CHECK), MAX_INTEGRITY_LINES)
         report.integrity = [row[0] for row in rows]
-        report.foreign_key_violations = len(con.execute(sql.FOREIGN_KEY_CHECK).fetchall())
+        report.foreign_key_violations = len(
+            con.execute(sql.FOREIGN_KEY_CHECK).fetchall()
+        )
         for table, statement in sql.FTS_INTEGRITY_CHECKS.items():
             try:
                 con.execute(statement)
@@ -99,7 +115,11 @@ def verify_store(repo: SqliteSessionRepository) -> VerifyReport:
                          "instances": instances, "messages": messages}  # fmt: skip
         report.trigram_rows = trigrams
         no_ws, no_session_i, no_session_m = _row(con, ORPHANS)
-        report.orphans = {"sessions": no_ws, "instances": no_session_i, "messages": no_session_m}
+        report.orphans = {
+            "sessions": no_ws,
+            "instances": no_session_i,
+            "messages": no_session_m,
+        }
 
     # FTS5 runs its check as an INSERT, so this is a (write-locked, no-op) write transaction.
     repo.pool.write(work)
@@ -151,14 +171,35 @@ def _size(path: Path) -> int:
         return 0
 
 
-def store_stats(repo: SqliteSessionRepository) -> StoreStats:
-    """Per-workspace counts, file sizes (database, WAL, shared memory) and page figures."""
+def _postgres_store(repo: object) -> Any:
+    from .postgres import PostgresSessionRepository
+
+    if not isinstance(repo, PostgresSessionRepository):
+        raise ValidationError(
+            f"a SqliteSessionRepository or PostgresSessionRepository is required, "
+            f"got {type(repo).__name__}"
+        )
+    return repo
+
+
+def store_stats(repo: object) -> StoreStats:
+    """Per-workspace counts, file sizes (database, WAL, shared memory) and page figures (of a
+    PostgreSQL store: see ``postgres.health.postgres_stats``)."""
+    if not isinstance(repo, SqliteSessionRepository):
+        from .postgres.health import postgres_stats
+
+        return postgres_stats(_postgres_store(repo))
     pool = repo.pool
     status = migration_status(repo)
 
-    def work(con: apsw.Connection) -> tuple[list[WorkspaceStats], int, int, int, int, int]:
+    def work(
+        con: apsw.Connection,
+    ) -> tuple[list[WorkspaceStats], int, int, int, int, int]:
         workspaces = [WorkspaceStats(*row) for row in con.execute(WORKSPACE_STATS)]
-        pages = [int(con.pragma(name)) for name in ("page_size", "page_count", "freelist_count")]
+        pages = [
+            int(con.pragma(name))
+            for name in ("page_size", "page_count", "freelist_count")
+        ]
         imported, troubled = con.execute(COUNT_IMPORT_SOURCES).fetchone()
         return workspaces, imported, troubled, *pages
 

@@ -25,7 +25,12 @@ from .checks import (
     require_session,
     require_session_id,
 )
-from .errors import AlreadyExistsError, NotFoundError, StoreCorruptedError, ValidationError
+from .errors import (
+    AlreadyExistsError,
+    NotFoundError,
+    StoreCorruptedError,
+    ValidationError,
+)
 from .models import ChatMessage, WorktreeSession
 from .queries import SearchHit, SessionFilters, SessionSort, SessionSummary
 from .queries import check_page, check_query, filter_sort_page
@@ -33,6 +38,7 @@ from .timestamps import now_rfc3339
 from .workspace import compute_workspace_hash, require_workspace_path
 
 __all__ = ["JsonSessionRepository"]
+
 
 class JsonSessionRepository:
     """``SessionRepository`` over the editor's per-workspace JSON files."""
@@ -50,13 +56,17 @@ class JsonSessionRepository:
 
     # --- sessions --------------------------------------------------------------------------
 
-    def create_session(self, workspace_path: str, session: WorktreeSession) -> WorktreeSession:
+    def create_session(
+        self, workspace_path: str, session: WorktreeSession
+    ) -> WorktreeSession:
         """Store a new session; AlreadyExistsError when the workspace has its id."""
         workspace = require_workspace_path(workspace_path)
         require_session(session)
         file, ws_hash, records = self._records(workspace)
         if any(editor_files.record_id(r) == session.id for r in records):
-            raise AlreadyExistsError(f"session {session.id!r} already exists in {workspace!r}")
+            raise AlreadyExistsError(
+                f"session {session.id!r} already exists in {workspace!r}"
+            )
         records.append(editor_files.record_of(session))
         self._save(file, records)
         return session.stored_copy(ws_hash)
@@ -77,12 +87,16 @@ class JsonSessionRepository:
             return []
         return self.query_sessions(workspace_path)
 
-    def update_session(self, workspace_path: str, session: WorktreeSession) -> WorktreeSession:
+    def update_session(
+        self, workspace_path: str, session: WorktreeSession
+    ) -> WorktreeSession:
         """Replace the stored session whole, ``updated_at`` included, in its place in the file."""
         workspace = require_workspace_path(workspace_path)
         require_session(session)
         file, ws_hash, records = self._records(workspace)
-        records[_index(records, session.id, workspace)] = editor_files.record_of(session)
+        records[_index(records, session.id, workspace)] = editor_files.record_of(
+            session
+        )
         self._save(file, records)
         return session.stored_copy(ws_hash)
 
@@ -93,12 +107,18 @@ class JsonSessionRepository:
         file, _, records = self._records(workspace)
         _index(records, session_id, workspace)
         # The editor's `retain`: a hand-edited file with a repeated id loses every copy.
-        self._save(file, [r for r in records if editor_files.record_id(r) != session_id])
+        self._save(
+            file, [r for r in records if editor_files.record_id(r) != session_id]
+        )
 
-    def add_chat_message(self, workspace_path: str, session_id: str, message: ChatMessage) -> None:
+    def add_chat_message(
+        self, workspace_path: str, session_id: str, message: ChatMessage
+    ) -> None:
         """Append the message to the chat history and set ``updated_at`` to now."""
         require_message(message)
-        self._touch(workspace_path, session_id, lambda s: s.chat_history.append(message))
+        self._touch(
+            workspace_path, session_id, lambda s: s.chat_history.append(message)
+        )
 
     def update_instance_status(
         self, workspace_path: str, session_id: str, instance_id: int, new_status: str
@@ -112,7 +132,9 @@ class JsonSessionRepository:
                 if instance.instance_id == instance_id:
                     instance.status = new_status
                     return
-            raise NotFoundError(f"instance {instance_id} not found in session {session.id!r}")
+            raise NotFoundError(
+                f"instance {instance_id} not found in session {session.id!r}"
+            )
 
         self._touch(workspace_path, session_id, change)
 
@@ -148,7 +170,9 @@ class JsonSessionRepository:
         page = self.query_sessions(workspace_path, filters, sort, limit, offset)
         return [SessionSummary.of(s) for s in page]
 
-    def count_sessions(self, workspace_path: str, filters: SessionFilters | None = None) -> int:
+    def count_sessions(
+        self, workspace_path: str, filters: SessionFilters | None = None
+    ) -> int:
         """How many sessions match the filters."""
         return len(self.query_sessions(workspace_path, filters))
 
@@ -172,7 +196,9 @@ class JsonSessionRepository:
                 hit = fulltext.match(doc, terms, bool(prefix))
                 if hit is not None:
                     occurrences, snippet = hit
-                    hits.append(SearchHit(session.id, kind, snippet, -float(occurrences), **ids))
+                    hits.append(
+                        SearchHit(session.id, kind, snippet, -float(occurrences), **ids)
+                    )
         hits.sort(key=lambda h: h.rank)
         return hits[:limit]
 
@@ -190,7 +216,10 @@ class JsonSessionRepository:
     # --- the file --------------------------------------------------------------------------
 
     def _touch(
-        self, workspace_path: str, session_id: str, change: Callable[[WorktreeSession], None]
+        self,
+        workspace_path: str,
+        session_id: str,
+        change: Callable[[WorktreeSession], None],
     ) -> None:
         """Load, change one session, set its ``updated_at`` to now, write the file back."""
         workspace = require_workspace_path(workspace_path)
@@ -256,5 +285,3 @@ def _documents(session: WorktreeSession) -> list[tuple[str, str, dict[str, Any]]
         if i.output is not None
     ]
     return docs
-
-

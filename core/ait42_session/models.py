@@ -73,7 +73,9 @@ class _Record(msgspec.Struct, rename="camel", forbid_unknown_fields=True, gc=Fal
 # --- field checks: each returns the value or raises ValidationError -------------------------
 
 
-def _text(value: Any, name: str, *, required: bool = True, nonempty: bool = False) -> Any:
+def _text(
+    value: Any, name: str, *, required: bool = True, nonempty: bool = False
+) -> Any:
     if value is None and not required:
         return None
     if not isinstance(value, str):
@@ -85,17 +87,23 @@ def _text(value: Any, name: str, *, required: bool = True, nonempty: bool = Fals
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise ValidationError(f"{name} is not valid Unicode text (lone surrogate)") from exc
+        raise ValidationError(
+            f"{name} is not valid Unicode text (lone surrogate)"
+        ) from exc
     return value
 
 
 def _choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed or not isinstance(value, str):
-        raise ValidationError(f"{name} must be one of {', '.join(allowed)}; got {value!r:.80}")
+        raise ValidationError(
+            f"{name} must be one of {', '.join(allowed)}; got {value!r:.80}"
+        )
     return value
 
 
-def _uint(value: Any, name: str, maximum: int = U32_MAX, *, required: bool = False) -> Any:
+def _uint(
+    value: Any, name: str, maximum: int = U32_MAX, *, required: bool = False
+) -> Any:
     if value is None and not required:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
@@ -108,7 +116,9 @@ def _uint(value: Any, name: str, maximum: int = U32_MAX, *, required: bool = Fal
 def _bool(value: Any, name: str) -> Any:
     if value is None or isinstance(value, bool):
         return value
-    raise ValidationError(f"{name} must be true, false or null, got {type(value).__name__}")
+    raise ValidationError(
+        f"{name} must be true, false or null, got {type(value).__name__}"
+    )
 
 
 def _timestamp(value: Any, name: str, *, required: bool = True) -> Any:
@@ -123,18 +133,24 @@ def _string_list(value: Any, name: str) -> Any:
     if value is None:
         return None
     if not isinstance(value, list):
-        raise ValidationError(f"{name} must be a list of strings, got {type(value).__name__}")
+        raise ValidationError(
+            f"{name} must be a list of strings, got {type(value).__name__}"
+        )
     return [_text(item, f"{name}[{i}]") for i, item in enumerate(value)]
 
 
 def _extra(value: Any, name: str, known: tuple[str, ...]) -> dict[str, Any]:
     if not isinstance(value, dict):
-        raise ValidationError(f"{name}.extra must be a dict, got {type(value).__name__}")
+        raise ValidationError(
+            f"{name}.extra must be a dict, got {type(value).__name__}"
+        )
     clash = [key for key in value if key in known]
     if clash:
         raise ValidationError(f"{name}.extra repeats known keys: {', '.join(clash)}")
     if _nesting(value) > MAX_EXTRA_DEPTH:
-        raise ValidationError(f"{name}.extra nests deeper than {MAX_EXTRA_DEPTH} levels")
+        raise ValidationError(
+            f"{name}.extra nests deeper than {MAX_EXTRA_DEPTH} levels"
+        )
     try:
         json.dumps(value, allow_nan=False)
     except (TypeError, ValueError, RecursionError) as exc:
@@ -167,14 +183,14 @@ def _plain_copy(extra: dict[str, Any]) -> dict[str, Any]:
 
 def _object(data: Any, name: str) -> Mapping[str, Any]:
     if not isinstance(data, Mapping):
-        raise ValidationError(f"{name} must be a JSON object, got {type(data).__name__}")
+        raise ValidationError(
+            f"{name} must be a JSON object, got {type(data).__name__}"
+        )
     return data
 
 
 def _unknown(data: Mapping[str, Any], known: tuple[str, ...]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if key not in known}
-
-
 
 
 def _decode(cls: Any, data: Any, name: str, children: tuple[str, ...] = ()) -> Any:
@@ -200,7 +216,9 @@ def _decode(cls: Any, data: Any, name: str, children: tuple[str, ...] = ()) -> A
 
 
 def _records(cls: Any, items: Any, name: str) -> list[Any]:
-    if not isinstance(items, list):  # serde's Vec with #[serde(default)]: absent is [], null is not
+    if not isinstance(
+        items, list
+    ):  # serde's Vec with #[serde(default)]: absent is [], null is not
         raise ValidationError(f"{name} must be a list, got {type(items).__name__}")
     return [_decode(cls, item, f"{name}[{n}]") for n, item in enumerate(items)]
 
@@ -218,7 +236,13 @@ class ChatMessageFields(_Record):
 class ChatMessage(ChatMessageFields):
     extra: _NotDecodedDict = _extra_field()
 
-    JSON_KEYS: ClassVar[tuple[str, ...]] = ("id", "role", "content", "timestamp", "instanceId")
+    JSON_KEYS: ClassVar[tuple[str, ...]] = (
+        "id",
+        "role",
+        "content",
+        "timestamp",
+        "instanceId",
+    )
 
     def validate(self) -> "ChatMessage":
         """Raise ValidationError when a field breaks the contract; return self."""
@@ -368,7 +392,9 @@ class WorktreeSessionFields(_Record):
 class WorktreeSession(WorktreeSessionFields):
     instances: list[WorktreeInstance] = []
     chat_history: list[ChatMessage] = []
-    workspace_hash: _NotDecodedStr | None = msgspec.field(default=None, name=_WORKSPACE_HASH)
+    workspace_hash: _NotDecodedStr | None = msgspec.field(
+        default=None, name=_WORKSPACE_HASH
+    )
     extra: _NotDecodedDict = _extra_field()
 
     JSON_KEYS: ClassVar[tuple[str, ...]] = (
@@ -378,7 +404,9 @@ class WorktreeSession(WorktreeSessionFields):
     )  # fmt: skip
 
     @classmethod
-    def new(cls, id: str, workspace_hash: str, session_type: str, task: str) -> "WorktreeSession":
+    def new(
+        cls, id: str, workspace_hash: str, session_type: str, task: str
+    ) -> "WorktreeSession":
         """A running session created now (``created_at == updated_at``, RFC 3339 UTC)."""
         now = now_rfc3339()
         return cls(
@@ -407,19 +435,29 @@ class WorktreeSession(WorktreeSessionFields):
         for name in ("total_files_changed", "total_lines_added", "total_lines_deleted"):
             _uint(getattr(self, name), f"session.{name}")
         _text(self.workspace_hash, "session.workspace_hash", required=False)
-        if not isinstance(self.instances, list) or not isinstance(self.chat_history, list):
-            raise ValidationError("session.instances and session.chatHistory must be lists")
+        if not isinstance(self.instances, list) or not isinstance(
+            self.chat_history, list
+        ):
+            raise ValidationError(
+                "session.instances and session.chatHistory must be lists"
+            )
         seen: set[int] = set()
         for instance in self.instances:
             if not isinstance(instance, WorktreeInstance):
-                raise ValidationError("session.instances must hold WorktreeInstance objects")
+                raise ValidationError(
+                    "session.instances must hold WorktreeInstance objects"
+                )
             instance.validate()
             if instance.instance_id in seen:
-                raise ValidationError(f"instanceId {instance.instance_id} appears twice")
+                raise ValidationError(
+                    f"instanceId {instance.instance_id} appears twice"
+                )
             seen.add(instance.instance_id)
         for message in self.chat_history:
             if not isinstance(message, ChatMessage):
-                raise ValidationError("session.chatHistory must hold ChatMessage objects")
+                raise ValidationError(
+                    "session.chatHistory must hold ChatMessage objects"
+                )
             message.validate()
         _extra(self.extra, "session", self.JSON_KEYS)
         return self
@@ -439,7 +477,9 @@ class WorktreeSession(WorktreeSessionFields):
                 return msgspec.convert(data, cls)
             except (msgspec.ValidationError, UnicodeEncodeError):
                 pass  # a key the model does not know, or an error the slower path names
-        session: WorktreeSession = _decode(cls, data, "session", ("instances", "chatHistory"))
+        session: WorktreeSession = _decode(
+            cls, data, "session", ("instances", "chatHistory")
+        )
         instances, messages = data.get("instances", []), data.get("chatHistory", [])
         session.instances = _records(WorktreeInstance, instances, "session.instances")
         session.chat_history = _records(ChatMessage, messages, "session.chatHistory")

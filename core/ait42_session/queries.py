@@ -15,7 +15,12 @@ from typing import Callable, Iterable, Sequence
 import msgspec
 
 from .errors import ValidationError
-from .models import SESSION_STATUSES, SESSION_TYPES, WorktreeSession, WorktreeSessionFields
+from .models import (
+    SESSION_STATUSES,
+    SESSION_TYPES,
+    WorktreeSession,
+    WorktreeSessionFields,
+)
 from .timestamps import stored_instant_ns, to_date_bound_ns
 
 __all__ = [
@@ -43,7 +48,9 @@ class SessionFilters(msgspec.Struct, frozen=True):
     statuses: Sequence[str] | None = None
     date_from: DateBound | None = None  # created_at >= date_from (inclusive)
     date_to: DateBound | None = None  # created_at <= date_to (inclusive)
-    search_query: str | None = None  # case-insensitive substring of task, id or an agent name
+    search_query: str | None = (
+        None  # case-insensitive substring of task, id or an agent name
+    )
 
 
 class SessionSort(msgspec.Struct, frozen=True):
@@ -92,7 +99,8 @@ class CheckedQuery(msgspec.Struct, frozen=True):
 
 class WorkspaceInfo(msgspec.Struct, rename="camel", frozen=True, gc=False):
     """A workspace the store knows: its hash, its path (None until first opened by path, for
-    sessions imported by hash), how many sessions it holds, and its latest ``updated_at``."""
+    sessions imported by hash), how many sessions it holds, and its latest ``updated_at``.
+    """
 
     hash: str
     path: str | None
@@ -107,7 +115,9 @@ class PruneReport(msgspec.Struct, rename="camel", gc=False):
     dry_run: bool = False
 
 
-def _members(values: Iterable[str] | None, allowed: tuple[str, ...], name: str) -> tuple[str, ...]:
+def _members(
+    values: Iterable[str] | None, allowed: tuple[str, ...], name: str
+) -> tuple[str, ...]:
     if values is None:
         return ()
     if isinstance(values, str):
@@ -115,13 +125,17 @@ def _members(values: Iterable[str] | None, allowed: tuple[str, ...], name: str) 
     checked = []
     for value in values:
         if value not in allowed or not isinstance(value, str):
-            raise ValidationError(f"{name} must hold only {', '.join(allowed)}; got {value!r:.80}")
+            raise ValidationError(
+                f"{name} must hold only {', '.join(allowed)}; got {value!r:.80}"
+            )
         if value not in checked:
             checked.append(value)
     return tuple(sorted(checked))
 
 
-def check_query(filters: SessionFilters | None, sort: SessionSort | None) -> CheckedQuery:
+def check_query(
+    filters: SessionFilters | None, sort: SessionSort | None
+) -> CheckedQuery:
     """Validate filters and sort; ValidationError on an unknown value."""
     filters = filters or SessionFilters()
     sort = sort or SessionSort()
@@ -138,8 +152,16 @@ def check_query(filters: SessionFilters | None, sort: SessionSort | None) -> Che
         if not isinstance(needle, str):
             raise ValidationError("search_query must be a string")
         needle = needle.casefold() or None
-    from_ns = None if filters.date_from is None else to_date_bound_ns(filters.date_from, "date_from")
-    to_ns = None if filters.date_to is None else to_date_bound_ns(filters.date_to, "date_to")
+    from_ns = (
+        None
+        if filters.date_from is None
+        else to_date_bound_ns(filters.date_from, "date_from")
+    )
+    to_ns = (
+        None
+        if filters.date_to is None
+        else to_date_bound_ns(filters.date_to, "date_to")
+    )
     return CheckedQuery(
         types=_members(filters.types, SESSION_TYPES, "types"),
         statuses=_members(filters.statuses, SESSION_STATUSES, "statuses"),
@@ -201,7 +223,9 @@ def matches(session: WorktreeSession, query: CheckedQuery) -> bool:
         if query.to_ns is not None and created > query.to_ns:
             return False
     if query.needle is not None:
-        return text_matches(query.needle, session.task, session.id, joined_agent_names(session))
+        return text_matches(
+            query.needle, session.task, session.id, joined_agent_names(session)
+        )
     return True
 
 
@@ -212,8 +236,11 @@ def filter_sort_page(
     offset: int,
 ) -> list[WorktreeSession]:
     """Filter, order (key then id, same direction) and page sessions in Python."""
-    if query.types or query.statuses or query.needle is not None or (
-        query.from_ns is not None or query.to_ns is not None
+    if (
+        query.types
+        or query.statuses
+        or query.needle is not None
+        or (query.from_ns is not None or query.to_ns is not None)
     ):
         chosen = [s for s in sessions if matches(s, query)]
     else:

@@ -129,7 +129,9 @@ class NoParams(_Params):
 @dataclass(frozen=True)
 class Method:
     params: type[_Params]
-    call: Callable[[Any, Any], Any]  # (repository, params) -> a result msgspec can encode
+    call: Callable[
+        [Any, Any], Any
+    ]  # (repository, params) -> a result msgspec can encode
 
 
 def _stored(repo: Any, workspace: str, session_id: str) -> Any:
@@ -143,7 +145,9 @@ def _add_chat_message(repo: Any, p: MessageParams) -> Any:
 
 
 def _update_instance_status(repo: Any, p: InstanceStatusParams) -> Any:
-    repo.update_instance_status(p.workspace_path, p.session_id, p.instance_id, p.new_status)
+    repo.update_instance_status(
+        p.workspace_path, p.session_id, p.instance_id, p.new_status
+    )
     return _stored(repo, p.workspace_path, p.session_id)
 
 
@@ -172,7 +176,9 @@ def _prune(repo: Any, p: PruneParams) -> Any:
         if p.older_than is None
         else board.date_bound(p.older_than, end=False, zone=zone, name="olderThan")
     )
-    return repo.prune(p.workspace_path, older_than=before, statuses=p.statuses, dry_run=p.dry_run)
+    return repo.prune(
+        p.workspace_path, older_than=before, statuses=p.statuses, dry_run=p.dry_run
+    )
 
 
 METHODS: dict[str, Method] = {
@@ -189,10 +195,14 @@ METHODS: dict[str, Method] = {
             r.update_session(p.workspace_path, board.session_in(p.session))
         ),
     ),
-    "get_session": Method(SessionIdParams, lambda r, p: _stored(r, p.workspace_path, p.session_id)),
+    "get_session": Method(
+        SessionIdParams, lambda r, p: _stored(r, p.workspace_path, p.session_id)
+    ),
     "get_all_sessions": Method(
         WorkspaceParams,
-        lambda r, p: [board.session_out(s) for s in r.get_all_sessions(p.workspace_path)],
+        lambda r, p: [
+            board.session_out(s) for s in r.get_all_sessions(p.workspace_path)
+        ],
     ),
     "delete_session": Method(SessionIdParams, _delete_session),
     "add_chat_message": Method(MessageParams, _add_chat_message),
@@ -202,10 +212,13 @@ METHODS: dict[str, Method] = {
     "query_sessions": Method(QueryParams, lambda r, p: _query(r, p, summaries=False)),
     "count_sessions": Method(
         CountParams,
-        lambda r, p: r.count_sessions(p.workspace_path, board.filters_of(p.filters, p.time_zone)),
+        lambda r, p: r.count_sessions(
+            p.workspace_path, board.filters_of(p.filters, p.time_zone)
+        ),
     ),
     "search": Method(
-        SearchParams, lambda r, p: r.search(p.workspace_path, p.query, p.limit, prefix=p.prefix)
+        SearchParams,
+        lambda r, p: r.search(p.workspace_path, p.query, p.limit, prefix=p.prefix),
     ),
     # day-to-day operations
     "list_workspaces": Method(NoParams, lambda r, p: r.list_workspaces()),
@@ -217,7 +230,9 @@ METHODS: dict[str, Method] = {
 # --- requests and responses -----------------------------------------------------------------------
 
 
-def _error(request_id: Any, code: int, message: str, data: Any = None) -> dict[str, Any]:
+def _error(
+    request_id: Any, code: int, message: str, data: Any = None
+) -> dict[str, Any]:
     error: dict[str, Any] = {"code": code, "message": message}
     if data is not None:
         error["data"] = data
@@ -254,11 +269,19 @@ class Dispatcher:
         if not isinstance(message, dict):
             return _error(None, INVALID_REQUEST, "a request must be a JSON object")
         request_id = message.get("id")
-        if not isinstance(request_id, (str, int, type(None))) or isinstance(request_id, bool):
-            return _error(None, INVALID_REQUEST, "id must be a string, a number or null")
-        if message.get("jsonrpc") != "2.0" or not isinstance(message.get("method"), str):
+        if not isinstance(request_id, (str, int, type(None))) or isinstance(
+            request_id, bool
+        ):
             return _error(
-                request_id, INVALID_REQUEST, 'a request needs "jsonrpc": "2.0" and a method'
+                None, INVALID_REQUEST, "id must be a string, a number or null"
+            )
+        if message.get("jsonrpc") != "2.0" or not isinstance(
+            message.get("method"), str
+        ):
+            return _error(
+                request_id,
+                INVALID_REQUEST,
+                'a request needs "jsonrpc": "2.0" and a method',
             )
         notification = "id" not in message
         result = self.call(message["method"], message.get("params", {}), request_id)
@@ -271,7 +294,9 @@ class Dispatcher:
         if method is None:
             return _error(request_id, METHOD_NOT_FOUND, f"unknown method {name!r:.80}")
         if not isinstance(params, dict):
-            return _error(request_id, INVALID_PARAMS, "params must be an object of named values")
+            return _error(
+                request_id, INVALID_PARAMS, "params must be an object of named values"
+            )
         try:
             args = msgspec.convert(params, method.params)
         except (msgspec.ValidationError, UnicodeEncodeError) as exc:
@@ -285,6 +310,8 @@ class Dispatcher:
         except Exception as exc:  # answered, logged; the sidecar goes on
             log.exception("internal error in %s", name)
             return _error(
-                request_id, INTERNAL_ERROR, f"internal error: {type(exc).__name__}: {exc}"
+                request_id,
+                INTERNAL_ERROR,
+                f"internal error: {type(exc).__name__}: {exc}",
             )
         return {"jsonrpc": "2.0", "id": request_id, "result": result}

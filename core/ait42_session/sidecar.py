@@ -29,7 +29,9 @@ log = logging.getLogger("ait42_session.sidecar")
 _WAKE_SECONDS = 0.2  # how often an idle loop looks whether a signal asked it to stop
 
 
-def serve(repo: Any, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None) -> int:
+def serve(
+    repo: Any, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None
+) -> int:
     """Answer requests from ``stdin`` on ``stdout`` until end of input or a signal; close the
     store; the exit status (0)."""
     source = stdin or sys.stdin.buffer
@@ -41,7 +43,9 @@ def serve(repo: Any, stdin: BinaryIO | None = None, stdout: BinaryIO | None = No
         log.info("signal %d: finishing the request in flight, then stopping", signum)
         stopping.append(signum)
 
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    previous = {
+        sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)
+    }
     fd = source.fileno()
     pending = b""
     try:

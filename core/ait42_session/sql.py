@@ -62,9 +62,7 @@ GET_SESSION = f"SELECT {SESSION_COLUMNS} FROM sessions AS s WHERE s.workspace_ha
 # --- the substring index (casefolded text, written from Python) ---------------------------
 
 DELETE_TRIGRAMS = "DELETE FROM session_trigrams WHERE rowid = :pk"
-INSERT_TRIGRAMS = (
-    "INSERT INTO session_trigrams (rowid, task, id, agents) VALUES (:pk, :task, :id, :agents)"
-)
+INSERT_TRIGRAMS = "INSERT INTO session_trigrams (rowid, task, id, agents) VALUES (:pk, :task, :id, :agents)"
 ALL_TRIGRAM_SOURCES = "SELECT pk, task, id, agent_names FROM sessions"
 CLEAR_TRIGRAMS = "DELETE FROM session_trigrams"
 
@@ -115,7 +113,9 @@ ORDER BY i.session_pk, i.instance_id"""
 
 # --- chat messages ------------------------------------------------------------------------
 
-MESSAGE_COLUMNS = "m.session_pk, m.id, m.role, m.content, m.timestamp, m.instance_id, m.extra"
+MESSAGE_COLUMNS = (
+    "m.session_pk, m.id, m.role, m.content, m.timestamp, m.instance_id, m.extra"
+)
 
 UPSERT_MESSAGE = """
 INSERT INTO chat_messages (session_pk, position, id, role, content, timestamp, timestamp_ns,
@@ -134,9 +134,7 @@ DELETE_MESSAGES_FROM = (
     "DELETE FROM chat_messages WHERE session_pk = :session_pk AND position >= :count"
 )
 
-NEXT_MESSAGE_POSITION = (
-    "SELECT coalesce(max(position) + 1, 0) FROM chat_messages WHERE session_pk = :session_pk"
-)
+NEXT_MESSAGE_POSITION = "SELECT coalesce(max(position) + 1, 0) FROM chat_messages WHERE session_pk = :session_pk"
 
 MESSAGES_OF = f"""
 SELECT {MESSAGE_COLUMNS} FROM chat_messages AS m
@@ -157,9 +155,7 @@ FILTER_FROM = "s.created_ns >= :from_ns"
 FILTER_TO = "s.created_ns <= :to_ns"
 # Trigrams narrow the candidates; the exact rule (the same Python function the JSON store
 # uses) decides, so both stores agree on unicode case folding.
-FILTER_TRIGRAMS = (
-    "s.pk IN (SELECT rowid FROM session_trigrams WHERE session_trigrams MATCH :trigram_query)"
-)
+FILTER_TRIGRAMS = "s.pk IN (SELECT rowid FROM session_trigrams WHERE session_trigrams MATCH :trigram_query)"
 FILTER_TEXT = "ait42_text_matches(:needle, s.task, s.id, s.agent_names)"
 
 

@@ -90,7 +90,11 @@ class SqliteSessionRepository:
 
     @classmethod
     def with_path(
-        cls, path: str | os.PathLike[str], *, synchronous: str = "NORMAL", vfs: str | None = None
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        synchronous: str = "NORMAL",
+        vfs: str | None = None,
     ) -> "SqliteSessionRepository":
         return cls(Database(path, synchronous=synchronous, vfs=vfs))
 
@@ -115,15 +119,20 @@ class SqliteSessionRepository:
 
     # --- writes ---------------------------------------------------------------------------
 
-    def create_session(self, workspace_path: str, session: WorktreeSession) -> WorktreeSession:
+    def create_session(
+        self, workspace_path: str, session: WorktreeSession
+    ) -> WorktreeSession:
         ws, real_path = _workspace(workspace_path)
         self._insert(ws, real_path, [require_session(session)])
         return session.stored_copy(ws)
 
-    def create_sessions(self, workspace_path: str, sessions: Iterable[WorktreeSession]) -> int:
+    def create_sessions(
+        self, workspace_path: str, sessions: Iterable[WorktreeSession]
+    ) -> int:
         """Store many new sessions in one transaction (a bulk load, as import and the
         benchmark's builds do); how many. Every session is validated first; AlreadyExistsError
-        when an id is stored already or repeats in ``sessions``. All are stored or none."""
+        when an id is stored already or repeats in ``sessions``. All are stored or none.
+        """
         ws, real_path = _workspace(workspace_path)
         batch = [require_session(session) for session in sessions]
         self._insert(ws, real_path, batch)
@@ -133,13 +142,21 @@ class SqliteSessionRepository:
         seen: set[str] = set()
         for session in batch:
             if session.id in seen:
-                raise AlreadyExistsError(f"session {session.id!r} appears twice in the batch")
+                raise AlreadyExistsError(
+                    f"session {session.id!r} appears twice in the batch"
+                )
             seen.add(session.id)
 
         def work(con: apsw.Connection) -> None:
-            con.execute(sql.ENSURE_WORKSPACE, {"hash": ws, "path": real_path, "now": now_rfc3339()})
+            con.execute(
+                sql.ENSURE_WORKSPACE,
+                {"hash": ws, "path": real_path, "now": now_rfc3339()},
+            )
             for session in batch:
-                if con.execute(sql.SESSION_PK, {"ws": ws, "id": session.id}).get is not None:
+                if (
+                    con.execute(sql.SESSION_PK, {"ws": ws, "id": session.id}).get
+                    is not None
+                ):
                     raise AlreadyExistsError(
                         f"session {session.id!r} already exists in this workspace"
                     )
@@ -147,7 +164,9 @@ class SqliteSessionRepository:
 
         self._pool.write(work)
 
-    def update_session(self, workspace_path: str, session: WorktreeSession) -> WorktreeSession:
+    def update_session(
+        self, workspace_path: str, session: WorktreeSession
+    ) -> WorktreeSession:
         ws, _ = _workspace(workspace_path)
         require_session(session)
 
@@ -166,7 +185,9 @@ class SqliteSessionRepository:
 
         self._pool.write(work)
 
-    def add_chat_message(self, workspace_path: str, session_id: str, message: ChatMessage) -> None:
+    def add_chat_message(
+        self, workspace_path: str, session_id: str, message: ChatMessage
+    ) -> None:
         ws, _ = _workspace(workspace_path)
         require_session_id(session_id)
         require_message(message)
@@ -175,7 +196,9 @@ class SqliteSessionRepository:
         def work(con: apsw.Connection) -> None:
             pk = _pk(con, ws, session_id)
             position = con.execute(sql.NEXT_MESSAGE_POSITION, {"session_pk": pk}).get
-            con.execute(sql.UPSERT_MESSAGE, sqlite_rows.message_params(pk, position, message))
+            con.execute(
+                sql.UPSERT_MESSAGE, sqlite_rows.message_params(pk, position, message)
+            )
             con.execute(sql.TOUCH_SESSION, sqlite_rows.touch_params(pk, now))
 
         self._pool.write(work)
@@ -188,7 +211,9 @@ class SqliteSessionRepository:
         require_instance_id(instance_id)
         require_instance_status(new_status)
         now = now_rfc3339()
-        missing = NotFoundError(f"instance {instance_id} not found in session {session_id!r}")
+        missing = NotFoundError(
+            f"instance {instance_id} not found in session {session_id!r}"
+        )
 
         def work(con: apsw.Connection) -> None:
             pk = _pk(con, ws, session_id)
@@ -255,7 +280,9 @@ class SqliteSessionRepository:
         rows = self._pool.read_rows(statement, params)
         return [sqlite_rows.summary_from_row(row, ws) for row in rows]
 
-    def count_sessions(self, workspace_path: str, filters: SessionFilters | None = None) -> int:
+    def count_sessions(
+        self, workspace_path: str, filters: SessionFilters | None = None
+    ) -> int:
         ws, _ = _workspace(workspace_path)
         statement, params = sqlite_rows.count_statement(ws, check_query(filters, None))
         return self._pool.read_rows(statement, params)[0][0]
@@ -290,7 +317,9 @@ class SqliteSessionRepository:
 
     def list_workspaces(self) -> list[WorkspaceInfo]:
         """Every workspace the store knows, by hash."""
-        return [WorkspaceInfo(*row) for row in self._pool.read_rows(sql.LIST_WORKSPACES, {})]
+        return [
+            WorkspaceInfo(*row) for row in self._pool.read_rows(sql.LIST_WORKSPACES, {})
+        ]
 
     def workspace_known(self, workspace_path: str) -> bool:
         """Whether any session was ever stored (or imported) for this workspace."""
@@ -346,6 +375,8 @@ class SqliteSessionRepository:
                 con.execute(statement)
             con.execute(sql.CLEAR_TRIGRAMS)
             rows = con.execute(sql.ALL_TRIGRAM_SOURCES).fetchall()
-            con.executemany(sql.INSERT_TRIGRAMS, [sqlite_rows.trigram_params(*r) for r in rows])
+            con.executemany(
+                sql.INSERT_TRIGRAMS, [sqlite_rows.trigram_params(*r) for r in rows]
+            )
 
         self._pool.write(work)

@@ -51,7 +51,11 @@ _stored_json = msgspec.json.decode
 
 
 def _dump(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, ensure_ascii=False, allow_nan=False)
+    return (
+        None
+        if value is None
+        else json.dumps(value, ensure_ascii=False, allow_nan=False)
+    )
 
 
 def _extra(value: dict[str, Any]) -> str | None:
@@ -128,7 +132,9 @@ def touch_params(pk: int, now: str) -> dict[str, Any]:
     return {"pk": pk, "updated_at": now, "updated_ns": to_instant_ns(now)}
 
 
-def trigram_params(pk: int, task: str, session_id: str, agent_names: str) -> dict[str, Any]:
+def trigram_params(
+    pk: int, task: str, session_id: str, agent_names: str
+) -> dict[str, Any]:
     """``INSERT_TRIGRAMS``'s parameters: the casefolded text the substring filter searches."""
     return {"pk": pk, "task": task.casefold(), "id": session_id.casefold(),
             "agents": agent_names.casefold()}  # fmt: skip
@@ -190,7 +196,9 @@ def _records(rows: list[Sequence[Any]], cls: Any, fields: Any, extra: Any) -> li
     return records
 
 
-def _attach(rows: list[Sequence[Any]], records: list[Any], by_pk: dict[int, Any], name: str) -> None:
+def _attach(
+    rows: list[Sequence[Any]], records: list[Any], by_pk: dict[int, Any], name: str
+) -> None:
     """Give each session its slice of ``records``: rows come ordered by session pk, so each
     session's run of rows is found by bisection."""
     pks = list(map(_PK, rows))
@@ -205,10 +213,13 @@ def _attach(rows: list[Sequence[Any]], records: list[Any], by_pk: dict[int, Any]
 ChildRows = Callable[[str, list[int]], list[Sequence[Any]]]
 
 
-def assemble_sessions(rows: list[Sequence[Any]], ws: str, children: ChildRows) -> list[WorktreeSession]:
+def assemble_sessions(
+    rows: list[Sequence[Any]], ws: str, children: ChildRows
+) -> list[WorktreeSession]:
     """Whole sessions from their ``SESSION_COLUMNS`` rows, in row order. ``children(name,
     pks)`` returns the rows of ``instances`` or ``chat_history`` of those sessions, in
-    ``INSTANCE_COLUMNS`` / ``MESSAGE_COLUMNS`` order, sorted by session pk (any engine)."""
+    ``INSTANCE_COLUMNS`` / ``MESSAGE_COLUMNS`` order, sorted by session pk (any engine).
+    """
     sessions = [session_from_row(row, ws) for row in rows]
     if not sessions:
         return sessions
@@ -230,7 +241,9 @@ def sessions_from_rows(
     """Whole sessions from their rows; the children of all of them in two statements."""
 
     def children(name: str, pks: list[int]) -> list[Sequence[Any]]:
-        return con.execute(_CHILD_STATEMENTS[name], {"pks": sql.pk_list(pks)}).fetchall()
+        return con.execute(
+            _CHILD_STATEMENTS[name], {"pks": sql.pk_list(pks)}
+        ).fetchall()
 
     return assemble_sessions(rows, ws, children)
 
@@ -247,7 +260,9 @@ def insert_session(con: apsw.Connection, ws: str, session: WorktreeSession) -> i
     return pk
 
 
-def replace_session(con: apsw.Connection, pk: int, ws: str, session: WorktreeSession) -> None:
+def replace_session(
+    con: apsw.Connection, pk: int, ws: str, session: WorktreeSession
+) -> None:
     """Make the stored session ``pk`` equal ``session`` whole, keeping its place (pk)."""
     con.execute(sql.UPDATE_SESSION, {**session_params(session, ws), "pk": pk})
     write_children(con, pk, session)
@@ -259,11 +274,18 @@ def write_children(con: apsw.Connection, pk: int, session: WorktreeSession) -> N
     """Make the stored children equal the session's, rewriting only rows that differ."""
     con.execute(
         sql.DELETE_INSTANCES_NOT_IN,
-        {"session_pk": pk, "keep": sql.pk_list(i.instance_id for i in session.instances)},
+        {
+            "session_pk": pk,
+            "keep": sql.pk_list(i.instance_id for i in session.instances),
+        },
     )
     if session.instances:
-        con.executemany(sql.UPSERT_INSTANCE, [instance_params(pk, i) for i in session.instances])
-    con.execute(sql.DELETE_MESSAGES_FROM, {"session_pk": pk, "count": len(session.chat_history)})
+        con.executemany(
+            sql.UPSERT_INSTANCE, [instance_params(pk, i) for i in session.instances]
+        )
+    con.execute(
+        sql.DELETE_MESSAGES_FROM, {"session_pk": pk, "count": len(session.chat_history)}
+    )
     if session.chat_history:
         con.executemany(
             sql.UPSERT_MESSAGE,
@@ -279,7 +301,9 @@ def _index_text(con: apsw.Connection, pk: int, session: WorktreeSession) -> None
 # --- filtered queries ------------------------------------------------------------------------
 
 
-def where_clause(ws: str, query: CheckedQuery) -> tuple[tuple[str, ...], dict[str, Any]]:
+def where_clause(
+    ws: str, query: CheckedQuery
+) -> tuple[tuple[str, ...], dict[str, Any]]:
     """The WHERE fragments (ANDed) and parameters of a checked query in workspace ``ws``."""
     where = [sql.FILTER_WORKSPACE]
     params: dict[str, Any] = {"ws": ws}
@@ -313,9 +337,15 @@ def select_statement(
     if paged:
         # Pages past SQLite's integer range mean "all of it", as they do in Python.
         params.update(
-            {"limit": -1 if limit is None else min(limit, I64_MAX), "offset": min(offset, I64_MAX)}
+            {
+                "limit": -1 if limit is None else min(limit, I64_MAX),
+                "offset": min(offset, I64_MAX),
+            }
         )
-    return sql.select_sessions(columns, where, query.sort_field, query.descending, paged), params
+    return (
+        sql.select_sessions(columns, where, query.sort_field, query.descending, paged),
+        params,
+    )
 
 
 def count_statement(ws: str, query: CheckedQuery) -> tuple[str, dict[str, Any]]:

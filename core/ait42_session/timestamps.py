@@ -48,7 +48,9 @@ def stored_instant_ns(value: str) -> int:
     if moment.tzinfo is None:
         return to_instant_ns(value)
     delta = moment - _EPOCH
-    nanos = ((delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds) * 1000
+    nanos = (
+        (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+    ) * 1000
     # fromisoformat keeps microseconds; a longer fraction's 7th to 9th digits are added here.
     if value[19:20] == "." and value[20:27].isdigit():
         end = 27
@@ -64,11 +66,15 @@ def _instant_ns(value: str, field: str) -> int:
     match = _RFC3339.match(value)
     if match is None:
         raise ValidationError(f"{field} is not an RFC 3339 timestamp: {value[:64]!r}")
-    year, month, day, hour, minute, second, frac, zulu, sign, off_h, off_m = match.groups()
+    year, month, day, hour, minute, second, frac, zulu, sign, off_h, off_m = (
+        match.groups()
+    )
     try:
         days = _dt.date(int(year), int(month), int(day)).toordinal() - _EPOCH_ORDINAL
     except ValueError as exc:
-        raise ValidationError(f"{field} has an impossible date: {value[:64]!r}") from exc
+        raise ValidationError(
+            f"{field} has an impossible date: {value[:64]!r}"
+        ) from exc
     h, mi, s = int(hour), int(minute), int(second)
     if h > 23 or mi > 59 or s > 60:
         raise ValidationError(f"{field} has an impossible time: {value[:64]!r}")
@@ -90,7 +96,8 @@ def now_rfc3339() -> str:
 
 def to_date_bound_ns(value: str | _dt.datetime | _dt.date, field: str) -> int:
     """A filter bound: an RFC 3339 string, an aware datetime, or a date (midnight UTC); one
-    beyond the years 1677-2262 is held at the nearest end (every stored instant is inside)."""
+    beyond the years 1677-2262 is held at the nearest end (every stored instant is inside).
+    """
     return min(max(_bound_ns(value, field), _MIN_NS), _MAX_NS)
 
 
@@ -99,7 +106,9 @@ def _bound_ns(value: str | _dt.datetime | _dt.date, field: str) -> int:
         if value.tzinfo is None:
             raise ValidationError(f"{field} must be timezone-aware")
         delta = value - _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
-        return (delta.days * 86_400 + delta.seconds) * _NS_PER_S + delta.microseconds * 1000
+        return (
+            delta.days * 86_400 + delta.seconds
+        ) * _NS_PER_S + delta.microseconds * 1000
     if isinstance(value, _dt.date):
         return (value.toordinal() - _EPOCH_ORDINAL) * 86_400 * _NS_PER_S
     return _instant_ns(value, field)

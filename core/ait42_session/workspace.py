@@ -10,7 +10,8 @@ from .errors import ValidationError
 
 def compute_workspace_hash(path: str | os.PathLike[str]) -> str:
     """SHA-256 of the canonical path (symlinks resolved) when it exists, else of the path with
-    trailing ``/`` removed; the first 16 lowercase hex digits. Same as the editor's backend."""
+    trailing ``/`` removed; the first 16 lowercase hex digits. Same as the editor's backend.
+    """
     return workspace_identity(path)[0]
 
 
@@ -57,7 +58,9 @@ def require_workspace_path(path: object) -> str:
     if isinstance(path, os.PathLike):
         path = os.fspath(path)
     if not isinstance(path, str):
-        raise ValidationError(f"workspace_path must be a string, got {type(path).__name__}")
+        raise ValidationError(
+            f"workspace_path must be a string, got {type(path).__name__}"
+        )
     if not path.strip():
         raise ValidationError("workspace_path must not be blank")
     if "\x00" in path:

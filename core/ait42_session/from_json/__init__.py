@@ -18,7 +18,12 @@ from __future__ import annotations
 from .diff import Difference, diff_sessions
 from .exporter import ExportReport, editor_json, export_json
 from .importer import ImportIssue, ImportReport, ProgressHook, import_json
-from .phases import MIGRATION_PHASES, MigrationStatus, migration_status, record_migration_phase
+from .phases import (
+    MIGRATION_PHASES,
+    MigrationStatus,
+    migration_status,
+    record_migration_phase,
+)
 from .wrappers import DualWriteRepository, FallbackRepository
 
 __all__ = [

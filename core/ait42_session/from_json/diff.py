@@ -77,9 +77,11 @@ def diff_sessions(sid: str, a: dict[str, Any], b: dict[str, Any]) -> list[Differ
     """Every difference between two sessions in their JSON form (``to_json()``)."""
     out = _diff_fields(sid, "", a, b, skip=("instances", "chatHistory"))
     by_id = lambda items: {i.get("instanceId"): i for i in items}  # noqa: E731
-    out += _diff_children(sid, "instances", by_id(a["instances"]), by_id(b["instances"]))
+    out += _diff_children(
+        sid, "instances", by_id(a["instances"]), by_id(b["instances"])
+    )
     by_pos = lambda items: dict(enumerate(items))  # noqa: E731
-    out += _diff_children(sid, "chatHistory", by_pos(a["chatHistory"]), by_pos(b["chatHistory"]))
+    out += _diff_children(
+        sid, "chatHistory", by_pos(a["chatHistory"]), by_pos(b["chatHistory"])
+    )
     return out
-
-

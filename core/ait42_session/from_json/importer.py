@@ -41,7 +41,9 @@ class ImportIssue:
     reason: str
 
     def __str__(self) -> str:
-        where = self.file if self.index is None else f"{self.file} [session {self.index}]"
+        where = (
+            self.file if self.index is None else f"{self.file} [session {self.index}]"
+        )
         return f"{where}: {self.reason}"
 
 
@@ -153,15 +155,21 @@ class _FileOutcome:
 def _parse(raw: bytes) -> list[Any]:
     """The file's top-level JSON array; _Unreadable with the reason otherwise."""
     if raw.startswith(_BOM):
-        raise _Unreadable("starts with a UTF-8 byte order mark (the editor never writes one)")
+        raise _Unreadable(
+            "starts with a UTF-8 byte order mark (the editor never writes one)"
+        )
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise _Unreadable(f"not valid UTF-8 (byte {exc.start})") from exc
     if not text.strip(JSON_WHITESPACE):
-        raise _Unreadable("the file is empty (a write interrupted by a crash leaves this)")
+        raise _Unreadable(
+            "the file is empty (a write interrupted by a crash leaves this)"
+        )
     if "\x00" in text:
-        raise _Unreadable(f"contains NUL bytes (first at character {text.index(chr(0))})")
+        raise _Unreadable(
+            f"contains NUL bytes (first at character {text.index(chr(0))})"
+        )
     try:
         data = loads_strict(text)
     except json.JSONDecodeError as exc:
@@ -171,7 +179,9 @@ def _parse(raw: bytes) -> list[Any]:
     except (ValueError, RecursionError) as exc:
         raise _Unreadable(f"not valid JSON: {exc}") from exc
     if not isinstance(data, list):
-        raise _Unreadable(f"holds a JSON {type(data).__name__}, not an array of sessions")
+        raise _Unreadable(
+            f"holds a JSON {type(data).__name__}, not an array of sessions"
+        )
     return data
 
 
@@ -179,7 +189,9 @@ def _canonical(session: WorktreeSession) -> str:
     return json.dumps(session.to_json(), ensure_ascii=False)
 
 
-def _candidates(file: str, items: list[Any]) -> tuple[list[_Candidate], list[ImportIssue]]:
+def _candidates(
+    file: str, items: list[Any]
+) -> tuple[list[_Candidate], list[ImportIssue]]:
     """The sessions of a parsed file that can be stored, and the ones that cannot."""
     found: list[_Candidate] = []
     issues: list[ImportIssue] = []
@@ -190,7 +202,9 @@ def _candidates(file: str, items: list[Any]) -> tuple[list[_Candidate], list[Imp
             text = _canonical(session)
             text.encode("utf-8")
         except UnicodeEncodeError as exc:
-            issues.append(ImportIssue(file, index, f"text cannot be stored as UTF-8: {exc}"))
+            issues.append(
+                ImportIssue(file, index, f"text cannot be stored as UTF-8: {exc}")
+            )
             continue
         except (SessionError, TypeError, ValueError, RecursionError) as exc:
             issues.append(ImportIssue(file, index, str(exc) or type(exc).__name__))
@@ -339,6 +353,7 @@ class _Importer:
 
     def _transaction(self, source: _Source, items: int, candidates: list[_Candidate],
                      issues: int) -> _FileOutcome:  # fmt: skip
+
         def work(tx: FileTransaction) -> _FileOutcome:
             return _write_file(tx, source, items, candidates, issues, self.dry_run)
 

@@ -21,7 +21,13 @@ __all__ = [
     "record_migration_phase",
 ]
 
-MIGRATION_PHASES = ("pending", "imported", "dual_write", "sqlite_primary", "sqlite_only")
+MIGRATION_PHASES = (
+    "pending",
+    "imported",
+    "dual_write",
+    "sqlite_primary",
+    "sqlite_only",
+)
 
 
 @dataclass(frozen=True)
@@ -38,7 +44,9 @@ def record_migration_phase(repo: object, phase: str) -> None:
     """Record ``phase`` (one of MIGRATION_PHASES) in the store's migration_metadata
     (a SqliteSessionRepository or PostgresSessionRepository)."""
     if phase not in MIGRATION_PHASES:
-        raise ValidationError(f"phase must be one of {', '.join(MIGRATION_PHASES)}; got {phase!r}")
+        raise ValidationError(
+            f"phase must be one of {', '.join(MIGRATION_PHASES)}; got {phase!r}"
+        )
     target_of(repo).set_phase(phase)
 
 

@@ -23,7 +23,14 @@ from ..sqlite_repo import SqliteSessionRepository
 from ..timestamps import now_rfc3339
 from . import sql as msql
 
-__all__ = ["Refused", "FileTransaction", "Snapshot", "Target", "SqliteTarget", "target_of"]
+__all__ = [
+    "Refused",
+    "FileTransaction",
+    "Snapshot",
+    "Target",
+    "SqliteTarget",
+    "target_of",
+]
 
 T = TypeVar("T")
 
@@ -88,7 +95,9 @@ class _SqliteFile:
         self.con = con
 
     def stored(self, ws: str) -> list[tuple[int, WorktreeSession]]:
-        rows: list[Any] = self.con.execute(msql.SESSIONS_OF_WORKSPACE, {"ws": ws}).fetchall()
+        rows: list[Any] = self.con.execute(
+            msql.SESSIONS_OF_WORKSPACE, {"ws": ws}
+        ).fetchall()
         sessions = sqlite_rows.sessions_from_rows(self.con, rows, ws)
         return [(int(row[0]), s) for row, s in zip(rows, sessions, strict=True)]
 
@@ -117,10 +126,15 @@ class _SqliteSnapshot:
         self.con = con
 
     def workspaces(self) -> list[str]:
-        return [str(ws) for (ws,) in self.con.execute(msql.WORKSPACES_WITH_SESSIONS).fetchall()]
+        return [
+            str(ws)
+            for (ws,) in self.con.execute(msql.WORKSPACES_WITH_SESSIONS).fetchall()
+        ]
 
     def sessions(self, ws: str) -> list[WorktreeSession]:
-        rows: list[Any] = self.con.execute(msql.SESSIONS_OF_WORKSPACE, {"ws": ws}).fetchall()
+        rows: list[Any] = self.con.execute(
+            msql.SESSIONS_OF_WORKSPACE, {"ws": ws}
+        ).fetchall()
         return sqlite_rows.sessions_from_rows(self.con, rows, ws)
 
 
@@ -132,7 +146,9 @@ class SqliteTarget:
         self.name = str(self.pool.path)
 
     def source_state(self, key: str) -> tuple[str, int, int, int] | None:
-        row = self.pool.read(lambda con: con.execute(msql.GET_IMPORT_SOURCE, {"path": key}).fetchone())
+        row = self.pool.read(
+            lambda con: con.execute(msql.GET_IMPORT_SOURCE, {"path": key}).fetchone()
+        )
         return None if row is None else tuple(row)  # type: ignore[return-value]
 
     def needs_backup(self) -> bool:
@@ -141,14 +157,18 @@ class SqliteTarget:
     def take_backup(self) -> str | None:
         """An online backup next to the database, owner-only; its path is recorded."""
         path = self.pool.path
-        names = [_backup_name(path)] + [_backup_name(path).with_suffix(f".{n}.bak") for n in range(1, 1000)]
+        names = [_backup_name(path)] + [
+            _backup_name(path).with_suffix(f".{n}.bak") for n in range(1, 1000)
+        ]
         target = next((name for name in names if not name.exists()), None)
         if target is None:
             raise MigrationError(f"no free backup file name next to {path}")
         try:
             backup(self.pool, target)
         except SessionError as exc:
-            raise MigrationError(f"cannot back up {path} before importing: {exc}") from exc
+            raise MigrationError(
+                f"cannot back up {path} before importing: {exc}"
+            ) from exc
         params = {"path": str(target), "now": now_rfc3339()}
         self.pool.write(lambda con: con.execute(msql.SET_BACKUP_PATH, params))
         return str(target)
@@ -157,7 +177,9 @@ class SqliteTarget:
         return self.pool.write(lambda con: work(_SqliteFile(con)))
 
     def mark_imported(self) -> None:
-        self.pool.write(lambda con: con.execute(msql.MARK_IMPORTED, {"now": now_rfc3339()}))
+        self.pool.write(
+            lambda con: con.execute(msql.MARK_IMPORTED, {"now": now_rfc3339()})
+        )
 
     def get_metadata(self) -> tuple[Any, ...] | None:
         row = self.pool.read(lambda con: con.execute(msql.GET_METADATA).fetchone())

@@ -38,7 +38,11 @@ log = logging.getLogger("ait42_session")
 T = TypeVar("T")
 
 MAX_KEPT_FAILURES = 100
-_PASS_THROUGH = (NotFoundError, ValidationError, AlreadyExistsError)  # answers, not failures
+_PASS_THROUGH = (
+    NotFoundError,
+    ValidationError,
+    AlreadyExistsError,
+)  # answers, not failures
 
 
 def _record_quietly(phase: str, repo: object) -> None:
@@ -54,11 +58,12 @@ def _record_quietly(phase: str, repo: object) -> None:
         log.warning("could not record migration phase %r: %s", phase, exc)
 
 
-
 # --- copying a write to the other store -----------------------------------------------------
 
 
-def _put(target: SessionRepository, workspace_path: str, session: WorktreeSession) -> None:
+def _put(
+    target: SessionRepository, workspace_path: str, session: WorktreeSession
+) -> None:
     """Make ``target`` hold ``session`` whole: update it, or create it when missing."""
     try:
         target.update_session(workspace_path, session)
@@ -76,7 +81,9 @@ class _Copier:
 
     def __init__(self, target: SessionRepository) -> None:
         self.target = target
-        self.failures: collections.deque[str] = collections.deque(maxlen=MAX_KEPT_FAILURES)
+        self.failures: collections.deque[str] = collections.deque(
+            maxlen=MAX_KEPT_FAILURES
+        )
 
     def run(self, what: str, copy: Callable[[], None]) -> None:
         try:
@@ -87,11 +94,20 @@ class _Copier:
             log.warning("copy to %s failed: %s", type(self.target).__name__, message)
 
     def session(self, workspace_path: str, session: WorktreeSession) -> None:
-        self.run(f"copy session {session.id!r}", lambda: _put(self.target, workspace_path, session))
+        self.run(
+            f"copy session {session.id!r}",
+            lambda: _put(self.target, workspace_path, session),
+        )
 
-    def session_from(self, source: SessionRepository, workspace_path: str, session_id: str) -> None:
+    def session_from(
+        self, source: SessionRepository, workspace_path: str, session_id: str
+    ) -> None:
         def copy() -> None:
-            _put(self.target, workspace_path, source.get_session(workspace_path, session_id))
+            _put(
+                self.target,
+                workspace_path,
+                source.get_session(workspace_path, session_id),
+            )
 
         self.run(f"copy session {session_id!r}", copy)
 
@@ -113,7 +129,9 @@ class DualWriteRepository:
     primary's session whole; a failed copy is logged and kept in ``copy_failures``.
     """
 
-    def __init__(self, primary: SessionRepository, secondary: SessionRepository) -> None:
+    def __init__(
+        self, primary: SessionRepository, secondary: SessionRepository
+    ) -> None:
         self.primary = primary
         self.secondary = secondary
         self._copy = _Copier(secondary)
@@ -140,12 +158,16 @@ class DualWriteRepository:
         return out
 
     # writes
-    def create_session(self, workspace_path: str, session: WorktreeSession) -> WorktreeSession:
+    def create_session(
+        self, workspace_path: str, session: WorktreeSession
+    ) -> WorktreeSession:
         stored = self.primary.create_session(workspace_path, session)
         self._copy.session(workspace_path, stored)
         return stored
 
-    def update_session(self, workspace_path: str, session: WorktreeSession) -> WorktreeSession:
+    def update_session(
+        self, workspace_path: str, session: WorktreeSession
+    ) -> WorktreeSession:
         stored = self.primary.update_session(workspace_path, session)
         self._copy.session(workspace_path, stored)
         return stored
@@ -154,14 +176,18 @@ class DualWriteRepository:
         self.primary.delete_session(workspace_path, session_id)
         self._copy.delete(workspace_path, session_id)
 
-    def add_chat_message(self, workspace_path: str, session_id: str, message: ChatMessage) -> None:
+    def add_chat_message(
+        self, workspace_path: str, session_id: str, message: ChatMessage
+    ) -> None:
         self.primary.add_chat_message(workspace_path, session_id, message)
         self._copy.session_from(self.primary, workspace_path, session_id)
 
     def update_instance_status(
         self, workspace_path: str, session_id: str, instance_id: int, new_status: str
     ) -> None:
-        self.primary.update_instance_status(workspace_path, session_id, instance_id, new_status)
+        self.primary.update_instance_status(
+            workspace_path, session_id, instance_id, new_status
+        )
         self._copy.session_from(self.primary, workspace_path, session_id)
 
     # reads
@@ -181,7 +207,9 @@ class DualWriteRepository:
                       offset: int = 0) -> list[SessionSummary]:  # fmt: skip
         return self.primary.list_sessions(workspace_path, filters, sort, limit, offset)
 
-    def count_sessions(self, workspace_path: str, filters: SessionFilters | None = None) -> int:
+    def count_sessions(
+        self, workspace_path: str, filters: SessionFilters | None = None
+    ) -> int:
         return self.primary.count_sessions(workspace_path, filters)
 
     def search(
@@ -260,14 +288,18 @@ class FallbackRepository:
         return result
 
     # writes
-    def create_session(self, workspace_path: str, session: WorktreeSession) -> WorktreeSession:
+    def create_session(
+        self, workspace_path: str, session: WorktreeSession
+    ) -> WorktreeSession:
         return self._write(
             "create_session",
             lambda r: r.create_session(workspace_path, session),
             lambda stored: self._copy.session(workspace_path, stored),
         )
 
-    def update_session(self, workspace_path: str, session: WorktreeSession) -> WorktreeSession:
+    def update_session(
+        self, workspace_path: str, session: WorktreeSession
+    ) -> WorktreeSession:
         return self._write(
             "update_session",
             lambda r: r.update_session(workspace_path, session),
@@ -281,7 +313,9 @@ class FallbackRepository:
             lambda _: self._copy.delete(workspace_path, session_id),
         )
 
-    def add_chat_message(self, workspace_path: str, session_id: str, message: ChatMessage) -> None:
+    def add_chat_message(
+        self, workspace_path: str, session_id: str, message: ChatMessage
+    ) -> None:
         self._write(
             "add_chat_message",
             lambda r: r.add_chat_message(workspace_path, session_id, message),
@@ -293,16 +327,22 @@ class FallbackRepository:
     ) -> None:
         self._write(
             "update_instance_status",
-            lambda r: r.update_instance_status(workspace_path, session_id, instance_id, new_status),
+            lambda r: r.update_instance_status(
+                workspace_path, session_id, instance_id, new_status
+            ),
             lambda _: self._copy.session_from(self.primary, workspace_path, session_id),
         )
 
     # reads
     def get_session(self, workspace_path: str, session_id: str) -> WorktreeSession:
-        return self._read("get_session", lambda r: r.get_session(workspace_path, session_id))
+        return self._read(
+            "get_session", lambda r: r.get_session(workspace_path, session_id)
+        )
 
     def get_all_sessions(self, workspace_path: str) -> list[WorktreeSession]:
-        return self._read("get_all_sessions", lambda r: r.get_all_sessions(workspace_path))
+        return self._read(
+            "get_all_sessions", lambda r: r.get_all_sessions(workspace_path)
+        )
 
     def query_sessions(self, workspace_path: str, filters: SessionFilters | None = None,
                        sort: SessionSort | None = None, limit: int | None = None,
@@ -316,16 +356,23 @@ class FallbackRepository:
                       sort: SessionSort | None = None, limit: int | None = None,
                       offset: int = 0) -> list[SessionSummary]:  # fmt: skip
         return self._read(
-            "list_sessions", lambda r: r.list_sessions(workspace_path, filters, sort, limit, offset)
+            "list_sessions",
+            lambda r: r.list_sessions(workspace_path, filters, sort, limit, offset),
         )
 
-    def count_sessions(self, workspace_path: str, filters: SessionFilters | None = None) -> int:
-        return self._read("count_sessions", lambda r: r.count_sessions(workspace_path, filters))
+    def count_sessions(
+        self, workspace_path: str, filters: SessionFilters | None = None
+    ) -> int:
+        return self._read(
+            "count_sessions", lambda r: r.count_sessions(workspace_path, filters)
+        )
 
     def search(
         self, workspace_path: str, text: str, limit: int = 50, *, prefix: bool = False
     ) -> list[SearchHit]:
-        return self._read("search", lambda r: r.search(workspace_path, text, limit, prefix=prefix))
+        return self._read(
+            "search", lambda r: r.search(workspace_path, text, limit, prefix=prefix)
+        )
 
     def close(self) -> None:
         """Close both stores (the fallback even when closing the primary fails)."""

@@ -34,7 +34,9 @@ class _PostgresFile:
         self.con = con
 
     def stored(self, ws: str) -> list[tuple[int, WorktreeSession]]:
-        found: list[Any] = self.con.execute(sql.SESSIONS_OF_WORKSPACE, {"ws": ws}).fetchall()
+        found: list[Any] = self.con.execute(
+            sql.SESSIONS_OF_WORKSPACE, {"ws": ws}
+        ).fetchall()
         sessions = rows.sessions_from_rows(self.con, found, ws)
         return [(int(row[0]), s) for row, s in zip(found, sessions, strict=True)]
 
@@ -43,7 +45,9 @@ class _PostgresFile:
 
     def store(self, ws: str, session: WorktreeSession, pk: int | None) -> None:
         try:
-            with self.con.transaction():  # a savepoint: a refusal undoes this session only
+            with (
+                self.con.transaction()
+            ):  # a savepoint: a refusal undoes this session only
                 if pk is None:
                     rows.insert_session(self.con, ws, session)
                 else:
@@ -60,10 +64,15 @@ class _PostgresSnapshot:
         self.con = con
 
     def workspaces(self) -> list[str]:
-        return [str(ws) for (ws,) in self.con.execute(sql.WORKSPACES_WITH_SESSIONS).fetchall()]
+        return [
+            str(ws)
+            for (ws,) in self.con.execute(sql.WORKSPACES_WITH_SESSIONS).fetchall()
+        ]
 
     def sessions(self, ws: str) -> list[WorktreeSession]:
-        found: list[Any] = self.con.execute(sql.SESSIONS_OF_WORKSPACE, {"ws": ws}).fetchall()
+        found: list[Any] = self.con.execute(
+            sql.SESSIONS_OF_WORKSPACE, {"ws": ws}
+        ).fetchall()
         return rows.sessions_from_rows(self.con, found, ws)
 
 
@@ -75,7 +84,9 @@ class PostgresTarget:
         self.name = self.db.name
 
     def source_state(self, key: str) -> tuple[str, int, int, int] | None:
-        row = self.db.read(lambda con: con.execute(sql.GET_IMPORT_SOURCE, {"path": key}).fetchone())
+        row = self.db.read(
+            lambda con: con.execute(sql.GET_IMPORT_SOURCE, {"path": key}).fetchone()
+        )
         return None if row is None else tuple(row)  # type: ignore[return-value]
 
     def needs_backup(self) -> bool:
@@ -88,7 +99,9 @@ class PostgresTarget:
         return self.db.write(lambda con: work(_PostgresFile(con)))
 
     def mark_imported(self) -> None:
-        self.db.write(lambda con: con.execute(sql.MARK_IMPORTED, {"now": now_rfc3339()}))
+        self.db.write(
+            lambda con: con.execute(sql.MARK_IMPORTED, {"now": now_rfc3339()})
+        )
 
     def get_metadata(self) -> tuple[Any, ...] | None:
         row = self.db.read(lambda con: con.execute(sql.GET_METADATA).fetchone())

@@ -108,7 +108,9 @@ class PostgresSessionRepository:
         self._db = database
 
     @classmethod
-    def connect(cls, dsn: str, *, min_size: int = 1, max_size: int = 8) -> "PostgresSessionRepository":
+    def connect(
+        cls, dsn: str, *, min_size: int = 1, max_size: int = 8
+    ) -> "PostgresSessionRepository":
         """The store in the database at ``dsn`` (``postgresql://user@host/db`` or key=value);
         its schema is created or upgraded first."""
         return cls(PostgresDatabase(dsn, min_size=min_size, max_size=max_size))
@@ -131,8 +133,12 @@ class PostgresSessionRepository:
 
     # --- writes --------------------------------------------------------------------------------
 
-    def _ensure_workspace(self, con: psycopg.Connection[Any], ws: str, real_path: str) -> None:
-        con.execute(sql.ENSURE_WORKSPACE, {"hash": ws, "path": real_path, "now": now_rfc3339()})
+    def _ensure_workspace(
+        self, con: psycopg.Connection[Any], ws: str, real_path: str
+    ) -> None:
+        con.execute(
+            sql.ENSURE_WORKSPACE, {"hash": ws, "path": real_path, "now": now_rfc3339()}
+        )
 
     @staticmethod
     def _locked(con: psycopg.Connection[Any], ws: str, session_id: str) -> int:
@@ -141,12 +147,16 @@ class PostgresSessionRepository:
             raise _not_found(session_id)
         return row[0]
 
-    def create_session(self, workspace_path: str, session: WorktreeSession) -> WorktreeSession:
+    def create_session(
+        self, workspace_path: str, session: WorktreeSession
+    ) -> WorktreeSession:
         ws, real_path = _workspace(workspace_path)
         self._insert(ws, real_path, [require_session(session)])
         return session.stored_copy(ws)
 
-    def create_sessions(self, workspace_path: str, sessions: Iterable[WorktreeSession]) -> int:
+    def create_sessions(
+        self, workspace_path: str, sessions: Iterable[WorktreeSession]
+    ) -> int:
         """Store many new sessions in one transaction; how many (see the SQLite store's)."""
         ws, real_path = _workspace(workspace_path)
         batch = [require_session(session) for session in sessions]
@@ -157,7 +167,9 @@ class PostgresSessionRepository:
         seen: set[str] = set()
         for session in batch:
             if session.id in seen:
-                raise AlreadyExistsError(f"session {session.id!r} appears twice in the batch")
+                raise AlreadyExistsError(
+                    f"session {session.id!r} appears twice in the batch"
+                )
             seen.add(session.id)
 
         def work(con: psycopg.Connection[Any]) -> None:
@@ -171,7 +183,9 @@ class PostgresSessionRepository:
 
         self._db.write(work)
 
-    def update_session(self, workspace_path: str, session: WorktreeSession) -> WorktreeSession:
+    def update_session(
+        self, workspace_path: str, session: WorktreeSession
+    ) -> WorktreeSession:
         ws, _ = _workspace(workspace_path)
         require_session(session)
 
@@ -186,10 +200,14 @@ class PostgresSessionRepository:
         ws, _ = _workspace(workspace_path)
         require_session_id(session_id)
         self._db.write(
-            lambda con: con.execute(sql.DELETE_SESSION, {"pk": self._locked(con, ws, session_id)})
+            lambda con: con.execute(
+                sql.DELETE_SESSION, {"pk": self._locked(con, ws, session_id)}
+            )
         )
 
-    def add_chat_message(self, workspace_path: str, session_id: str, message: ChatMessage) -> None:
+    def add_chat_message(
+        self, workspace_path: str, session_id: str, message: ChatMessage
+    ) -> None:
         ws, _ = _workspace(workspace_path)
         require_session_id(session_id)
         require_message(message)
@@ -197,9 +215,14 @@ class PostgresSessionRepository:
 
         def work(con: psycopg.Connection[Any]) -> None:
             pk = self._locked(con, ws, session_id)
-            position = con.execute(sql.NEXT_MESSAGE_POSITION, {"session_pk": pk}).fetchone()[0]
+            position = con.execute(
+                sql.NEXT_MESSAGE_POSITION, {"session_pk": pk}
+            ).fetchone()[0]
             params = sqlite_rows.message_params(pk, position, message)
-            con.execute(sql.UPSERT_MESSAGE, {**params, "content_words": rows.words(message.content)})
+            con.execute(
+                sql.UPSERT_MESSAGE,
+                {**params, "content_words": rows.words(message.content)},
+            )
             con.execute(sql.TOUCH_SESSION, sqlite_rows.touch_params(pk, now))
 
         self._db.write(work)
@@ -212,13 +235,19 @@ class PostgresSessionRepository:
         require_instance_id(instance_id)
         require_instance_status(new_status)
         now = now_rfc3339()
-        missing = NotFoundError(f"instance {instance_id} not found in session {session_id!r}")
+        missing = NotFoundError(
+            f"instance {instance_id} not found in session {session_id!r}"
+        )
 
         def work(con: psycopg.Connection[Any]) -> None:
             pk = self._locked(con, ws, session_id)
             if not 0 <= instance_id <= I64_MAX:
                 raise missing
-            params = {"status": new_status, "session_pk": pk, "instance_id": instance_id}
+            params = {
+                "status": new_status,
+                "session_pk": pk,
+                "instance_id": instance_id,
+            }
             if con.execute(sql.SET_INSTANCE_STATUS, params).rowcount == 0:
                 raise missing
             con.execute(sql.TOUCH_SESSION, sqlite_rows.touch_params(pk, now))
@@ -255,7 +284,9 @@ class PostgresSessionRepository:
         if paged:
             params.update({"limit": None if limit is None else min(limit, I64_MAX),
                            "offset": min(offset, I64_MAX)})  # fmt: skip
-        statement = sql.select_sessions(columns, where, query.sort_field, query.descending, paged)
+        statement = sql.select_sessions(
+            columns, where, query.sort_field, query.descending, paged
+        )
         return ws, statement, params
 
     def query_sessions(
@@ -269,7 +300,9 @@ class PostgresSessionRepository:
         ws, statement, params = self._page(sql.SESSION_COLUMNS, workspace_path, filters, sort,
                                            limit, offset)  # fmt: skip
         return self._db.read(
-            lambda con: rows.sessions_from_rows(con, con.execute(statement, params).fetchall(), ws)
+            lambda con: rows.sessions_from_rows(
+                con, con.execute(statement, params).fetchall(), ws
+            )
         )
 
     def list_sessions(
@@ -285,7 +318,9 @@ class PostgresSessionRepository:
         found = self._db.read(lambda con: con.execute(statement, params).fetchall())
         return [sqlite_rows.summary_from_row(row, ws) for row in found]
 
-    def count_sessions(self, workspace_path: str, filters: SessionFilters | None = None) -> int:
+    def count_sessions(
+        self, workspace_path: str, filters: SessionFilters | None = None
+    ) -> int:
         ws, _ = _workspace(workspace_path)
         where, params = _where(ws, check_query(filters, None))
         statement = sql.count_sessions(where)
@@ -338,7 +373,9 @@ class PostgresSessionRepository:
 
     def workspace_known(self, workspace_path: str) -> bool:
         ws, _ = _workspace(workspace_path)
-        return self._db.read(lambda con: con.execute(sql.WORKSPACE_KNOWN, {"ws": ws}).fetchone()[0])
+        return self._db.read(
+            lambda con: con.execute(sql.WORKSPACE_KNOWN, {"ws": ws}).fetchone()[0]
+        )
 
     def data_version(self) -> int:
         return self._db.read(lambda con: con.execute(sql.DATA_VERSION).fetchone()[0])

@@ -1,6 +1,7 @@
 """Sessions as PostgreSQL rows: the parameters, words and child rows of one session, written
 or read inside a caller's transaction. Shared by the repository and the move from JSON files
-(``migration``); the columns are the SQLite store's, so ``sqlite_rows`` does most of the work."""
+(``migration``); the columns are the SQLite store's, so ``sqlite_rows`` does most of the work.
+"""
 
 from __future__ import annotations
 
@@ -57,7 +58,9 @@ def words(text: str | None) -> str | None:
     for token, found in positions.items():
         if not indexable(token):
             continue
-        size += _WORD_OVERHEAD + len(token.encode("utf-8")) + _POSITION_BYTES * len(found)
+        size += (
+            _WORD_OVERHEAD + len(token.encode("utf-8")) + _POSITION_BYTES * len(found)
+        )
         if size > _TSVECTOR_BUDGET:
             break
         entries.append(f"'{token}':{','.join(map(str, found))}")
@@ -76,7 +79,9 @@ def session_params(session: WorktreeSession, ws: str) -> dict[str, Any]:
     return params
 
 
-def write_children(con: psycopg.Connection[Any], pk: int, session: WorktreeSession) -> None:
+def write_children(
+    con: psycopg.Connection[Any], pk: int, session: WorktreeSession
+) -> None:
     """Make the session's instances and messages exactly ``session``'s."""
     keep = [i.instance_id for i in session.instances]
     con.execute(sql.DELETE_INSTANCES_NOT_IN, {"session_pk": pk, "keep": keep})
@@ -95,14 +100,18 @@ def write_children(con: psycopg.Connection[Any], pk: int, session: WorktreeSessi
             ])  # fmt: skip
 
 
-def insert_session(con: psycopg.Connection[Any], ws: str, session: WorktreeSession) -> int:
+def insert_session(
+    con: psycopg.Connection[Any], ws: str, session: WorktreeSession
+) -> int:
     """Insert the session and its children; its pk."""
     pk: int = con.execute(sql.INSERT_SESSION, session_params(session, ws)).fetchone()[0]  # type: ignore[index]
     write_children(con, pk, session)
     return pk
 
 
-def replace_session(con: psycopg.Connection[Any], pk: int, ws: str, session: WorktreeSession) -> None:
+def replace_session(
+    con: psycopg.Connection[Any], pk: int, ws: str, session: WorktreeSession
+) -> None:
     """Make the stored session ``pk`` exactly ``session``, keeping its place."""
     con.execute(sql.UPDATE_SESSION, {**session_params(session, ws), "pk": pk})
     write_children(con, pk, session)

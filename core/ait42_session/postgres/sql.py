@@ -1,6 +1,7 @@
 """Every statement the PostgreSQL repository runs, as constants with named parameters
 (psycopg's ``%(name)s``). Column lists and parameter names match the SQLite store's
-(``ait42_session.sql``), so the rows and parameters of ``sqlite_rows`` serve both engines."""
+(``ait42_session.sql``), so the rows and parameters of ``sqlite_rows`` serve both engines.
+"""
 
 from __future__ import annotations
 
@@ -57,11 +58,11 @@ UPDATE sessions SET type = %(type)s, task = %(task)s, status = %(status)s,
 WHERE pk = %(pk)s"""
 
 # The session's row, locked until the transaction ends: writers of one session go one by one.
-LOCK_SESSION = "SELECT pk FROM sessions WHERE workspace_hash = %(ws)s AND id = %(id)s FOR UPDATE"
-SESSION_PK = "SELECT pk FROM sessions WHERE workspace_hash = %(ws)s AND id = %(id)s"
-GET_SESSION = (
-    f"SELECT {SESSION_COLUMNS} FROM sessions AS s WHERE s.workspace_hash = %(ws)s AND s.id = %(id)s"
+LOCK_SESSION = (
+    "SELECT pk FROM sessions WHERE workspace_hash = %(ws)s AND id = %(id)s FOR UPDATE"
 )
+SESSION_PK = "SELECT pk FROM sessions WHERE workspace_hash = %(ws)s AND id = %(id)s"
+GET_SESSION = f"SELECT {SESSION_COLUMNS} FROM sessions AS s WHERE s.workspace_hash = %(ws)s AND s.id = %(id)s"
 DELETE_SESSION = "DELETE FROM sessions WHERE pk = %(pk)s"
 TOUCH_SESSION = "UPDATE sessions SET updated_at = %(updated_at)s, updated_ns = %(updated_ns)s WHERE pk = %(pk)s"
 
@@ -192,7 +193,9 @@ WHERE s.workspace_hash = %(ws)s AND s.updated_ns < %(before_ns)s
 ORDER BY s.updated_ns, s.id"""
 # Bumped by a statement trigger on every write to the sessions' tables, by any connection
 # (a sequence: no lock, so writers never wait on it).
-DATA_VERSION = "SELECT last_value + (CASE WHEN is_called THEN 1 ELSE 0 END) FROM ait42_changes"
+DATA_VERSION = (
+    "SELECT last_value + (CASE WHEN is_called THEN 1 ELSE 0 END) FROM ait42_changes"
+)
 
 # --- the move from the editor's JSON files (as ``from_json/sql.py`` for SQLite) -------------------
 
@@ -235,3 +238,76 @@ WHERE migration_metadata.migration_status IS DISTINCT FROM excluded.migration_st
 MARK_IMPORTED = """
 UPDATE migration_metadata SET migration_status = 'imported', last_updated_at = %(now)s
 WHERE id = 1 AND migration_status = 'pending'"""
+
+# --- health (``ait42-session verify`` and ``stats``) ----------------------------------------------
+
+COUNTS = """
+SELECT (SELECT count(*) FROM workspaces), (SELECT count(*) FROM sessions),
+    (SELECT count(*) FROM instances), (SELECT count(*) FROM chat_messages)"""
+
+# Rows whose search columns are missing or stale: their text could not be found by search.
+UNSEARCHABLE = """
+SELECT
+    (SELECT count(*) FROM sessions WHERE task_words IS NULL OR task_folded IS NULL
+        OR id_folded IS NULL OR agents_folded IS NULL),
+    (SELECT count(*) FROM instances WHERE (output IS NULL) <> (output_words IS NULL)),
+    (SELECT count(*) FROM chat_messages WHERE content_words IS NULL)"""
+
+ORPHANS = """
+SELECT
+    (SELECT count(*) FROM sessions AS s
+        WHERE NOT EXISTS (SELECT 1 FROM workspaces AS w WHERE w.hash = s.workspace_hash)),
+    (SELECT count(*) FROM instances AS i
+        WHERE NOT EXISTS (SELECT 1 FROM sessions AS s WHERE s.pk = i.session_pk)),
+    (SELECT count(*) FROM chat_messages AS m
+        WHERE NOT EXISTS (SELECT 1 FROM sessions AS s WHERE s.pk = m.session_pk))"""
+
+# Constraints PostgreSQL has not validated (added NOT VALID): rows may break them.
+UNVALIDATED_CONSTRAINTS = """
+SELECT count(*) FROM pg_constraint
+WHERE NOT convalidated
+  AND conrelid IN ('workspaces'::regclass, 'sessions'::regclass, 'instances'::regclass,
+                   'chat_messages'::regclass)"""
+
+AMCHECK_INSTALLED = (
+    "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'amcheck')"
+)
+
+# amcheck's structural check of every B-tree index of the store's tables: raises on damage.
+CHECK_INDEXES = """
+SELECT bt_index_check(c.oid)
+FROM pg_index AS i
+JOIN pg_class AS c ON c.oid = i.indexrelid
+JOIN pg_am AS am ON am.oid = c.relam
+WHERE am.amname = 'btree'
+  AND i.indrelid IN ('workspaces'::regclass, 'sessions'::regclass, 'instances'::regclass,
+                     'chat_messages'::regclass, 'import_sources'::regclass)"""
+
+WORKSPACE_STATS = """
+SELECT w.hash, w.path,
+    (SELECT count(*) FROM sessions AS s WHERE s.workspace_hash = w.hash),
+    (SELECT count(*) FROM instances AS i JOIN sessions AS s ON s.pk = i.session_pk
+        WHERE s.workspace_hash = w.hash),
+    (SELECT count(*) FROM chat_messages AS m JOIN sessions AS s ON s.pk = m.session_pk
+        WHERE s.workspace_hash = w.hash)
+FROM workspaces AS w
+ORDER BY 3 DESC, w.hash"""
+
+COUNT_IMPORT_SOURCES = """
+SELECT count(*) FILTER (WHERE session_count > issue_count),
+    count(*) FILTER (WHERE issue_count > 0)
+FROM import_sources"""
+
+DATABASE_SIZE = """
+SELECT pg_database_size(current_database()), current_setting('block_size')::int"""
+
+VACUUM_TABLES = [
+    f"VACUUM (ANALYZE) {table}"
+    for table in (
+        "workspaces",
+        "sessions",
+        "instances",
+        "chat_messages",
+        "import_sources",
+    )
+]
