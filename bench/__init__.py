@@ -11,6 +11,8 @@ Modules, one job each (see ``bench/README.md``; run ``python -m bench --help``):
   ``floors`` (the SQLite store's SQL through bare APSW and stdlib sqlite3), ``json_floor``
   (the editor's work on its file in bare msgspec), ``backends`` (opening a backend by name),
   ``sidecar_store`` (the SQLite store behind the real sidecar process, for the round trip),
+  ``postgres_store`` (the workload loaded into PostgreSQL for backend ``postgres``) on a
+  ``postgres_server`` (a throwaway local server, shared with the tests),
   ``speed_class`` (the JSON file through serde and msgspec);
 - measuring: ``plan`` (what to run and how much: rounds, values, loops; time box and memory
   budget), ``measure`` (the child processes: build, probe, pyperf rounds), ``probe`` (one case

@@ -17,7 +17,9 @@ def _ints(text: str) -> list[int]:
     try:
         return [int(part.replace("_", "")) for part in text.split(",") if part]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected comma-separated integers, got {text!r}")
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated integers, got {text!r}"
+        )
 
 
 def _names(allowed: tuple[str, ...] | list[str]):
@@ -66,12 +68,18 @@ def _compare(args: argparse.Namespace) -> int:
         trace_scales=trace_scales,
         keep_work=args.keep_work,
         quick=args.quick,
+        postgres=args.postgres,
     )
-    print(f"Writing results to {out}/ (report.md, results.json, charts/, pyperf/)", file=sys.stderr)
+    print(
+        f"Writing results to {out}/ (report.md, results.json, charts/, pyperf/)",
+        file=sys.stderr,
+    )
     results = run(config)
     tables = write_all(results, out)
     print(tables)
-    print(f"Report: {out / 'report.md'}; charts: {out / 'charts'}/; raw values: {out / 'results.json'}")
+    print(
+        f"Report: {out / 'report.md'}; charts: {out / 'charts'}/; raw values: {out / 'results.json'}"
+    )
     return 0
 
 
@@ -79,7 +87,11 @@ def _build(args: argparse.Namespace) -> int:
     from .stores import build
 
     for n in args.scales or list(SCALES):
-        paths = build(Workload(args.profile, n, args.seed), args.cache, json_store=not args.no_json)
+        paths = build(
+            Workload(args.profile, n, args.seed),
+            args.cache,
+            json_store=not args.no_json,
+        )
         print(paths.root)
     return 0
 
@@ -127,7 +139,9 @@ def main(argv: list[str] | None = None) -> int:
         default=default_cache_dir(),
         help="where built stores are kept (default: .bench-cache, or $AIT42_BENCH_CACHE)",
     )
-    parser.add_argument("--seed", type=int, default=42, help="workload seed (default 42)")
+    parser.add_argument(
+        "--seed", type=int, default=42, help="workload seed (default 42)"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     compare = commands.add_parser(
@@ -149,7 +163,13 @@ def main(argv: list[str] | None = None) -> int:
     compare.add_argument(
         "--backends",
         type=_names(KNOWN_BACKENDS),
-        help=f"comma-separated backends (default: {','.join(BACKENDS)}; also: sidecar)",
+        help=f"comma-separated backends (default: {','.join(BACKENDS)}; also: sidecar, postgres)",
+    )
+    compare.add_argument(
+        "--postgres",
+        metavar="DSN",
+        help="for backend postgres: an admin DSN of a server to create the databases on "
+        "(default: $AIT42_BENCH_POSTGRES, else a throwaway local server for the run)",
     )
     compare.add_argument(
         "--quick",
@@ -157,15 +177,21 @@ def main(argv: list[str] | None = None) -> int:
         help="few values, small box: a few minutes on a fresh checkout",
     )
     compare.add_argument(
-        "--rounds", type=int, help="interleaved rounds per scenario (processes per backend)"
+        "--rounds",
+        type=int,
+        help="interleaved rounds per scenario (processes per backend)",
     )
     compare.add_argument("--values", type=int, help="values per process for fast calls")
     compare.add_argument("--warmups", type=int, help="warm-up values per process")
     compare.add_argument(
-        "--box", type=float, help="time box in seconds for one call (default 60; --quick 10)"
+        "--box",
+        type=float,
+        help="time box in seconds for one call (default 60; --quick 10)",
     )
     compare.add_argument(
-        "--mem-fraction", type=float, help="memory budget as a share of MemAvailable (default 0.6)"
+        "--mem-fraction",
+        type=float,
+        help="memory budget as a share of MemAvailable (default 0.6)",
     )
     compare.add_argument(
         "--trace-scales",
@@ -189,7 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     build.add_argument("--profile", choices=PROFILES, default="light")
     build.add_argument("--scales", type=_ints)
-    build.add_argument("--no-json", action="store_true", help="build the SQLite store only")
+    build.add_argument(
+        "--no-json", action="store_true", help="build the SQLite store only"
+    )
     build.set_defaults(func=_build)
 
     trace = commands.add_parser(

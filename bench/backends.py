@@ -3,7 +3,8 @@
 Each store beside its own floor: ``json``, the editor's JSON store, and ``msgspec``, its floor
 (``json_floor``) on the same file; ``sqlite``, the SQLite store (``SqliteSessionRepository``),
 and ``apsw`` and ``sqlite3``, its floors (``floors``) on the same database file. Asked for by
-name only: ``sidecar``, the SQLite store behind ``ait42-session serve`` (``sidecar_store``).
+name only: ``sidecar``, the SQLite store behind ``ait42-session serve`` (``sidecar_store``), and
+``postgres``, the PostgreSQL store on a local socket (``postgres_store``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ __all__ = [
 ]  # fmt: skip
 
 BACKENDS = ("json", "msgspec", "sqlite", "apsw", "sqlite3")  # a run's default
-OPTIONAL_BACKENDS = ("sidecar",)  # the SQLite store behind `ait42-session serve`
+OPTIONAL_BACKENDS = (
+    "sidecar",
+    "postgres",
+)  # the SQLite store behind `serve`; PostgreSQL
 KNOWN_BACKENDS = BACKENDS + OPTIONAL_BACKENDS
 STORES = ("json", "sqlite")  # the two stores the seed compares; the rest are floors
 FLOOR_OF = {"json": "msgspec", "sqlite": "apsw"}  # each store beside its own floor
@@ -38,6 +42,7 @@ LABELS = {
     "apsw": "APSW floor",
     "sqlite3": "sqlite3 floor",
     "sidecar": "SQLite via the sidecar",
+    "postgres": "PostgreSQL store",
 }
 
 
@@ -56,6 +61,11 @@ def open_case(
         make = lambda: chosen.on_repository(store, ctx)  # noqa: E731
     elif backend == "sidecar":
         store = SidecarStore(paths.db)
+        make = lambda: chosen.on_repository(store, ctx)  # noqa: E731
+    elif backend == "postgres":
+        from ait42_session import PostgresSessionRepository
+
+        store = PostgresSessionRepository.connect(paths.postgres_dsn(), max_size=2)
         make = lambda: chosen.on_repository(store, ctx)  # noqa: E731
     elif backend == "msgspec":
         store = JsonFloor(paths.json_file(ctx.workspace))

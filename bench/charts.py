@@ -31,8 +31,17 @@ COLORS = {
     "apsw": "tab:green",
     "sqlite3": "tab:gray",
     "sidecar": "tab:cyan",
+    "postgres": "tab:purple",
 }
-STYLES = {"json": "-", "msgspec": "--", "sqlite": "-", "apsw": "--", "sqlite3": ":", "sidecar": "-."}
+STYLES = {
+    "json": "-",
+    "msgspec": "--",
+    "sqlite": "-",
+    "apsw": "--",
+    "sqlite3": ":",
+    "sidecar": "-.",
+    "postgres": "-.",
+}
 # How a size's verdict on the seed's ratio is marked on the JSON / SQLite line.
 VERDICT_MARKS = {
     "PASS": ("^", "tab:green", "PASS (whole 95 % interval at or above the target)"),
@@ -82,11 +91,21 @@ def _time_panel(ax: Any, results: dict[str, Any], name: str) -> None:
                 label=LABELS[backend],
             )
             ax.fill_between(
-                xs, [m[2] for m in measured], [m[3] for m in measured], color=color, alpha=0.15
+                xs,
+                [m[2] for m in measured],
+                [m[3] for m in measured],
+                color=color,
+                alpha=0.15,
             )
         if projected:
             chain = measured[-1:] + [(n, t, t, t) for n, t in projected]
-            ax.plot([p[0] for p in chain], [p[1] for p in chain], "--", color=color, alpha=0.6)
+            ax.plot(
+                [p[0] for p in chain],
+                [p[1] for p in chain],
+                "--",
+                color=color,
+                alpha=0.6,
+            )
             ax.plot(
                 [p[0] for p in projected],
                 [p[1] for p in projected],
@@ -110,7 +129,9 @@ def _ratio_panel(ax: Any, results: dict[str, Any], name: str) -> None:
         ("json", "msgspec", "tab:orange", "JSON store / msgspec floor"),
         ("sqlite", "apsw", "tab:green", "SQLite store / APSW floor"),
     ):
-        points = [(n, res.ratio(results, name, n, num, den)) for n in _sizes(results, name)]
+        points = [
+            (n, res.ratio(results, name, n, num, den)) for n in _sizes(results, name)
+        ]
         points = [(n, r) for n, r in points if r]
         if not points:
             continue
@@ -128,7 +149,11 @@ def _ratio_panel(ax: Any, results: dict[str, Any], name: str) -> None:
                     color=color,
                     capsize=3,
                 )
-            word = seed_verdict(results, name, n) if (num, den) == ("json", "sqlite") else None
+            word = (
+                seed_verdict(results, name, n)
+                if (num, den) == ("json", "sqlite")
+                else None
+            )
             if word and word.split()[0] in VERDICT_MARKS:
                 marker, mark_color, mark_label = VERDICT_MARKS[word.split()[0]]
                 ax.plot(
@@ -137,7 +162,13 @@ def _ratio_panel(ax: Any, results: dict[str, Any], name: str) -> None:
                 )  # fmt: skip
     title = name
     if scenario.target_ratio:
-        ax.axhline(scenario.target_ratio, color="tab:purple", ls="--", lw=1, label="seed target")
+        ax.axhline(
+            scenario.target_ratio,
+            color="tab:purple",
+            ls="--",
+            lw=1,
+            label="seed target",
+        )
         title += f" (seed target {scenario.target_ratio:g}x)"
     ax.axhline(1.3, color="tab:gray", ls=":", lw=1, label="floor target 1.3x")
     ax.axhline(1.0, color="black", lw=0.5)
@@ -171,7 +202,11 @@ def _memory_panel(ax: Any, results: dict[str, Any], name: str) -> None:
             )
         if projected:
             ax.plot(
-                [p[0] for p in projected], [p[1] for p in projected], "o", mfc="none", color=color
+                [p[0] for p in projected],
+                [p[1] for p in projected],
+                "o",
+                mfc="none",
+                color=color,
             )
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -198,7 +233,8 @@ def _draw(results: dict[str, Any], path: Path, panel: Any, title: str) -> str:
     )
     meta = results["meta"]
     fig.suptitle(
-        f"{title} — {meta['profile']} profile" + (" (quick run)" if meta.get("quick") else "")
+        f"{title} — {meta['profile']} profile"
+        + (" (quick run)" if meta.get("quick") else "")
     )
     fig.savefig(path, dpi=100)
     return path.name
@@ -209,7 +245,10 @@ def draw_all(results: dict[str, Any], out: Path) -> list[str]:
     out.mkdir(parents=True, exist_ok=True)
     return [
         _draw(
-            results, out / "time_vs_sessions.png", _time_panel, "Time per call (hollow: projected)"
+            results,
+            out / "time_vs_sessions.png",
+            _time_panel,
+            "Time per call (hollow: projected)",
         ),
         _draw(
             results,
@@ -217,5 +256,10 @@ def draw_all(results: dict[str, Any], out: Path) -> list[str]:
             _ratio_panel,
             "Ratios (hollow: projected or unpaired)",
         ),
-        _draw(results, out / "memory_vs_sessions.png", _memory_panel, "Peak memory of one call"),
+        _draw(
+            results,
+            out / "memory_vs_sessions.png",
+            _memory_panel,
+            "Peak memory of one call",
+        ),
     ]

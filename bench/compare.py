@@ -1,7 +1,8 @@
 """``python -m bench compare``: every scenario on every backend at every size, paired.
 
 For each size, smallest first: build (or reuse) the stores, time the JSON file through serde
-and msgspec (``speed_class``), copy the stores, then per scenario (reads first, so they see the
+and msgspec (``speed_class``), copy the stores (and load the PostgreSQL copy, when backend ``postgres`` is asked:
+``postgres_store``), then per scenario (reads first, so they see the
 untouched copy):
 
 1. decide (``plan``): a backend is not run where the smaller sizes project a call beyond the
@@ -17,6 +18,7 @@ results file alone (``report``, ``charts``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import statistics
@@ -28,7 +30,7 @@ from typing import Any
 
 from ait42_session import compute_workspace_hash
 
-from . import environment, measure, results as res, speed_class
+from . import environment, measure, postgres_store, results as res, speed_class
 from .backends import BACKENDS, JSON_FILE_BACKENDS, KNOWN_BACKENDS
 from .plan import Budget, Settings, json_feasible, plan_for, projected_cell, too_big
 from .report import progress_line
@@ -56,6 +58,9 @@ class RunConfig:
     trace_scales: list[int] = field(default_factory=list)
     keep_work: bool = False
     quick: bool = False
+    postgres: str | None = (
+        None  # an admin DSN for backend postgres; else a throwaway server
+    )
 
 
 def log(message: str) -> None:
@@ -91,6 +96,16 @@ class Runner:
         )
 
     def run(self) -> dict[str, Any]:
+        with contextlib.ExitStack() as stack:
+            self.postgres: postgres_store.Server | None = None
+            if "postgres" in self.config.backends:
+                log("== starting PostgreSQL (backend postgres)")
+                self.postgres = stack.enter_context(
+                    postgres_store.server_for(self.config.postgres)
+                )
+            return self._run()
+
+    def _run(self) -> dict[str, Any]:
         started = time.perf_counter()
         for n in self.config.scales:
             self.scale(Workload(self.config.profile, n, self.config.seed))
@@ -113,27 +128,48 @@ class Runner:
             if json_wanted
             else (False, "not asked")
         )
-        log(f"== {workload.key}: building stores" + ("" if json_ok else f" (no JSON store: {json_reason})"))
+        log(
+            f"== {workload.key}: building stores"
+            + ("" if json_ok else f" (no JSON store: {json_reason})")
+        )
         started = time.perf_counter()
         paths = measure.build(workload, config.cache_dir, json_ok)
-        build = self.results["builds"][str(n)] = self.describe_build(paths, workload, json_ok, json_reason)
+        build = self.results["builds"][str(n)] = self.describe_build(
+            paths, workload, json_ok, json_reason
+        )
         build["seconds_this_run"] = round(time.perf_counter() - started, 1)
         if json_ok:
             log("   the JSON file through serde and msgspec (speed class)")
             build["speed_class"] = speed_class.measure(paths.json_file(MAIN_WORKSPACE))
         work = working_copy(
-            paths, config.cache_dir / "work" / workload.key, json_store=json_ok, sqlite_store=True
+            paths,
+            config.cache_dir / "work" / workload.key,
+            json_store=json_ok,
+            sqlite_store=True,
         )
+        if self.postgres is not None:
+            log(
+                "   loading PostgreSQL (export_json of the SQLite store, then import_json)"
+            )
+            loaded = time.perf_counter()
+            build["postgres_bytes"] = postgres_store.database_bytes(
+                postgres_store.prepare(self.postgres, work, workload)
+            )
+            build["postgres_seconds_this_run"] = round(time.perf_counter() - loaded, 1)
         self.pyperf_dir.mkdir(parents=True, exist_ok=True)
         for backend in KNOWN_BACKENDS:
             (self.pyperf_dir / f"{backend}-n{n}.json").unlink(missing_ok=True)
-        reads_first = sorted(config.scenarios, key=lambda s: SCENARIOS[s].kind != "read")
+        reads_first = sorted(
+            config.scenarios, key=lambda s: SCENARIOS[s].kind != "read"
+        )
         try:
             for scenario in reads_first:
                 self.scenario(scenario, workload, work, json_ok, json_reason)
                 res.save(self.results, self.results_file)
             build["after_run"] = self.verify(work, workload, json_ok)
         finally:
+            if self.postgres is not None and not config.keep_work:
+                postgres_store.drop_working_copy(self.postgres, work)
             if not config.keep_work:
                 shutil.rmtree(work.root, ignore_errors=True)
 
@@ -143,7 +179,9 @@ class Runner:
     ) -> dict[str, Any]:
         facts = paths.facts()
         sqlite_meta = json.loads((paths.db.parent / "meta.json").read_text())
-        json_meta = json.loads((paths.root / "json-meta.json").read_text()) if json_ok else None
+        json_meta = (
+            json.loads((paths.root / "json-meta.json").read_text()) if json_ok else None
+        )
         return {
             "sqlite_bytes": paths.db.stat().st_size,
             "json_bytes": paths.json_bytes() if json_ok else None,
@@ -162,7 +200,12 @@ class Runner:
     # --- one scenario ---------------------------------------------------------------------
 
     def scenario(
-        self, name: str, workload: Workload, work: StorePaths, json_ok: bool, json_reason: str
+        self,
+        name: str,
+        workload: Workload,
+        work: StorePaths,
+        json_ok: bool,
+        json_reason: str,
     ) -> None:
         n, settings = workload.n, self.config.settings
         cells: dict[str, Cell] = {}
@@ -190,7 +233,9 @@ class Runner:
                 SCENARIOS[name].kind == "write", self.budget.address_space,
             )  # fmt: skip
             for backend in times:
-                self.record(cells[backend], plan, backend, values[backend], errors[backend])
+                self.record(
+                    cells[backend], plan, backend, values[backend], errors[backend]
+                )
         log("  " + progress_line(self.results, name, n))
 
     def probed(
@@ -206,21 +251,36 @@ class Runner:
                     else "memory: the probe ran out of memory"
                 )
                 return projected_cell(self.results, name, backend, n, why), None
-            return Cell(Status.NOT_MEASURABLE, reason=found.get("error", "failed")), None
+            return (
+                Cell(Status.NOT_MEASURABLE, reason=found.get("error", "failed")),
+                None,
+            )
         calls = found["times"]
         warm = statistics.median(calls[1:]) if len(calls) > 1 else calls[0]
         if warm > box:  # the probe's own call is the best figure there is
-            return Cell(
-                Status.PROJECTED,
-                reason=f"time box: a call took {warm:.1f} s, over the box of {box:g} s",
-                projection={"value": warm, "slope": None, "from": [], "probe": True},
-                probe=found,
-            ), None
+            return (
+                Cell(
+                    Status.PROJECTED,
+                    reason=f"time box: a call took {warm:.1f} s, over the box of {box:g} s",
+                    projection={
+                        "value": warm,
+                        "slope": None,
+                        "from": [],
+                        "probe": True,
+                    },
+                    probe=found,
+                ),
+                None,
+            )
         return Cell(Status.MEASURED, probe=found), warm
 
     @staticmethod
     def record(
-        cell: Cell, plan: Any, backend: str, values: dict[int, list[float]], errors: list[str]
+        cell: Cell,
+        plan: Any,
+        backend: str,
+        values: dict[int, list[float]],
+        errors: list[str],
     ) -> None:
         cell.plan = {"rounds": plan.rounds, "values": plan.values, "warmups": plan.warmups,
                      "loops": plan.loops[backend]}  # fmt: skip
@@ -233,7 +293,9 @@ class Runner:
             cell.status = Status.NOT_MEASURABLE
             cell.reason = f"pyperf failed: {errors[:1]}"
 
-    def verify(self, work: StorePaths, workload: Workload, json_ok: bool) -> dict[str, Any]:
+    def verify(
+        self, work: StorePaths, workload: Workload, json_ok: bool
+    ) -> dict[str, Any]:
         """Session counts of the main workspace after all writes: both must still be N."""
         import apsw
 
@@ -246,13 +308,30 @@ class Runner:
         finally:
             con.close()
         out: dict[str, Any] = {"sqlite_sessions": sqlite_count, "json_sessions": None}
-        if json_ok:  # parsed in a child: a big file's memory must not stay with this process
+        if (
+            json_ok
+        ):  # parsed in a child: a big file's memory must not stay with this process
             code, text, err = measure.run_child(
-                [sys.executable, "-c", _COUNT_JSON, str(work.json_file(MAIN_WORKSPACE))],
+                [
+                    sys.executable,
+                    "-c",
+                    _COUNT_JSON,
+                    str(work.json_file(MAIN_WORKSPACE)),
+                ],
                 timeout=3600,
             )
-            out["json_sessions"] = int(text) if code == 0 else f"unreadable: {err.strip()[-200:]}"
-        out["ok"] = sqlite_count == workload.n and out["json_sessions"] in (None, workload.n)
+            out["json_sessions"] = (
+                int(text) if code == 0 else f"unreadable: {err.strip()[-200:]}"
+            )
+        if self.postgres is not None:
+            out["postgres_sessions"] = postgres_store.main_workspace_sessions(
+                work.postgres_dsn(), ws
+            )
+        out["ok"] = (
+            sqlite_count == workload.n
+            and out["json_sessions"] in (None, workload.n)
+            and out.get("postgres_sessions", workload.n) == workload.n
+        )
         if not out["ok"]:
             log(f"!! store size changed during the run: {out}")
         return out
@@ -266,7 +345,9 @@ class Runner:
         box = self.config.settings.box * 5
         ops = trace.load(trace.ensure())
         estimate = self.estimate_replay(ops, workload.n)
-        json_store = "json" in self.config.backends and estimate is not None and estimate <= box
+        json_store = (
+            "json" in self.config.backends and estimate is not None and estimate <= box
+        )
         sidecar = "sidecar" in self.config.backends
         why = None
         if not json_store:
@@ -278,7 +359,11 @@ class Runner:
                 why = f"JSON store not replayed: about {estimate:.0f} s, over the trace box of {box:.0f} s"
         log(f"== trace replay on {workload.key}" + (f" ({why})" if why else ""))
         outcome = trace.replay_both(
-            workload, self.config.cache_dir, box=box, json_store=json_store, sidecar=sidecar
+            workload,
+            self.config.cache_dir,
+            box=box,
+            json_store=json_store,
+            sidecar=sidecar,
         )
         outcome["json_estimate_seconds"] = estimate
         outcome["note"] = why

@@ -55,9 +55,13 @@ class Prepared:
         self.session = session_params(session, ws)
         self.keep = sql.pk_list(i.instance_id for i in session.instances)
         self.instances = [instance_params(0, i) for i in session.instances]
-        self.messages = [message_params(0, n, m) for n, m in enumerate(session.chat_history)]
+        self.messages = [
+            message_params(0, n, m) for n, m in enumerate(session.chat_history)
+        ]
         self.message_count = len(session.chat_history)
-        self.trigrams = trigram_params(0, session.task, session.id, joined_agent_names(session))
+        self.trigrams = trigram_params(
+            0, session.task, session.id, joined_agent_names(session)
+        )
 
 
 class SqlFloor:
@@ -100,7 +104,9 @@ class SqlFloor:
     def _insert(self, statement: str, params: Any) -> int:
         """Run an INSERT; the new rowid (each driver's own call, no extra statement)."""
         cursor = self.con.execute(statement, params)
-        return self.con.last_insert_rowid() if self.driver == "apsw" else cursor.lastrowid
+        return (
+            self.con.last_insert_rowid() if self.driver == "apsw" else cursor.lastrowid
+        )
 
     def _change(self, statement: str, params: Any) -> int:
         """Run an UPDATE or DELETE; how many rows it changed."""
@@ -118,11 +124,17 @@ class SqlFloor:
         if not rows:
             return rows, [], []
         pks = sql.pk_list(row[0] for row in rows)
-        return rows, self.rows(sql.INSTANCES_OF, {"pks": pks}), self.rows(sql.MESSAGES_OF, {"pks": pks})
+        return (
+            rows,
+            self.rows(sql.INSTANCES_OF, {"pks": pks}),
+            self.rows(sql.MESSAGES_OF, {"pks": pks}),
+        )
 
     def _write_children(self, pk: int, prepared: Prepared) -> None:
         """The statements of ``sqlite_rows.write_children``."""
-        self.con.execute(sql.DELETE_INSTANCES_NOT_IN, {"session_pk": pk, "keep": prepared.keep})
+        self.con.execute(
+            sql.DELETE_INSTANCES_NOT_IN, {"session_pk": pk, "keep": prepared.keep}
+        )
         if prepared.instances:
             for params in prepared.instances:
                 params["session_pk"] = pk
@@ -152,13 +164,18 @@ class SqlFloor:
         return self.read(work)
 
     def search(self, params: Any) -> list[Rows]:
-        return self.read(lambda: [self.rows(statement, params) for statement in _SEARCHES])
+        return self.read(
+            lambda: [self.rows(statement, params) for statement in _SEARCHES]
+        )
 
     def create(self, prepared: Prepared) -> int:
         def work() -> int:
             ensure = {"hash": self.ws, "path": self.real_path, "now": NOW}
             self.con.execute(sql.ENSURE_WORKSPACE, ensure)
-            if self.scalar(sql.SESSION_PK, {"ws": self.ws, "id": prepared.id}) is not None:
+            if (
+                self.scalar(sql.SESSION_PK, {"ws": self.ws, "id": prepared.id})
+                is not None
+            ):
                 raise AssertionError(f"session {prepared.id!r} exists already")
             pk = self._insert(sql.INSERT_SESSION, prepared.session)
             self._write_children(pk, prepared)
@@ -178,13 +195,17 @@ class SqlFloor:
         self.write(work)
 
     def delete(self, session_id: str) -> None:
-        self.write(lambda: self.con.execute(sql.DELETE_SESSION, {"pk": self.pk(session_id)}))
+        self.write(
+            lambda: self.con.execute(sql.DELETE_SESSION, {"pk": self.pk(session_id)})
+        )
 
     def add_message(self, session_id: str, message: dict[str, Any]) -> None:
         def work() -> None:
             pk = self.pk(session_id)
             position = self.scalar(sql.NEXT_MESSAGE_POSITION, {"session_pk": pk})
-            self.con.execute(sql.UPSERT_MESSAGE, {**message, "session_pk": pk, "position": position})
+            self.con.execute(
+                sql.UPSERT_MESSAGE, {**message, "session_pk": pk, "position": position}
+            )
             self.con.execute(sql.TOUCH_SESSION, touch_params(pk, NOW))
 
         self.write(work)
@@ -193,7 +214,8 @@ class SqlFloor:
         """Keep the first ``count`` messages of the session (a restore, not timed)."""
         self.write(
             lambda: self.con.execute(
-                sql.DELETE_MESSAGES_FROM, {"session_pk": self.pk(session_id), "count": count}
+                sql.DELETE_MESSAGES_FROM,
+                {"session_pk": self.pk(session_id), "count": count},
             )
         )
 
@@ -214,9 +236,13 @@ class SqlFloor:
 def open_floor(driver: str, path: Path, ws: str, real_path: str) -> SqlFloor:
     """A floor on the database at ``path``, for the workspace ``ws`` (hash) at ``real_path``."""
     if driver == "apsw":
-        con = apsw.Connection(str(path), flags=apsw.SQLITE_OPEN_READWRITE, statementcachesize=256)
+        con = apsw.Connection(
+            str(path), flags=apsw.SQLITE_OPEN_READWRITE, statementcachesize=256
+        )
         con.set_busy_timeout(5000)
-        con.create_scalar_function("ait42_text_matches", text_matches, 4, deterministic=True)
+        con.create_scalar_function(
+            "ait42_text_matches", text_matches, 4, deterministic=True
+        )
         con.config(apsw.SQLITE_DBCONFIG_DQS_DML, 0)
         con.config(apsw.SQLITE_DBCONFIG_DQS_DDL, 0)
         con.pragma("journal_mode", "wal")
@@ -224,7 +250,9 @@ def open_floor(driver: str, path: Path, ws: str, real_path: str) -> SqlFloor:
             con.pragma(name, value)
         return SqlFloor(con, "apsw", ws, real_path)
     if driver == "sqlite3":
-        con = sqlite3.connect(str(path), timeout=5.0, isolation_level=None, cached_statements=256)
+        con = sqlite3.connect(
+            str(path), timeout=5.0, isolation_level=None, cached_statements=256
+        )
         con.create_function("ait42_text_matches", 4, text_matches, deterministic=True)
         con.execute("PRAGMA journal_mode = wal")
         for name, value in _PRAGMAS:

@@ -33,7 +33,9 @@ def session_record(data: dict[str, Any]) -> SessionRecord:
     """A workload session (editor JSON) as the editor's struct."""
     record = record_of(WorktreeSession.from_json(data))
     if not isinstance(record, SessionRecord):
-        raise AssertionError("workload sessions have no keys beyond the editor's structs")
+        raise AssertionError(
+            "workload sessions have no keys beyond the editor's structs"
+        )
     return record
 
 
@@ -93,7 +95,9 @@ class JsonFloor:
     def set_status(self, session_id: str, instance_id: int, status: str) -> None:
         def change(records: Records) -> Records:
             session = records[_position(records, session_id)]
-            instance = next(i for i in session.instances if i.instance_id == instance_id)
+            instance = next(
+                i for i in session.instances if i.instance_id == instance_id
+            )
             instance.status = status
             session.updated_at = NOW
             return records

@@ -71,7 +71,14 @@ def run_child(
 
 def build(workload: Workload, cache_dir: Path, json_store: bool) -> StorePaths:
     """Build (or find) the stores of ``workload`` in a child process."""
-    cmd = [sys.executable, "-m", "bench.stores", "--cache", str(cache_dir), *workload.to_args()]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench.stores",
+        "--cache",
+        str(cache_dir),
+        *workload.to_args(),
+    ]
     subprocess.run(cmd + ([] if json_store else ["--no-json"]), cwd=REPO, check=True,
                    stdout=subprocess.DEVNULL)  # fmt: skip
     return StorePaths(cache_dir / workload.key)
@@ -95,7 +102,11 @@ def probe(
         return json.loads(out.strip().splitlines()[-1])
     except (ValueError, IndexError):
         memory = code in (-9, 137) or "MemoryError" in err
-        return {"ok": False, "memory": memory, "error": f"exit {code}: {err.strip()[-500:]}"}
+        return {
+            "ok": False,
+            "memory": memory,
+            "error": f"exit {code}: {err.strip()[-500:]}",
+        }
 
 
 def measure(
@@ -126,7 +137,9 @@ def measure(
                    "--processes", "1", "--values", str(plan.values),
                    "--warmups", str(plan.warmups), "--loops", str(loops),
                    "--append", str(pyperf_dir / f"{backend}-n{n}.json"), "--quiet"]  # fmt: skip
-            code, _out, err = run_child(cmd, timeout=4 * expected + 60, address_space=address_space)
+            code, _out, err = run_child(
+                cmd, timeout=4 * expected + 60, address_space=address_space
+            )
             if code != 0:
                 errors[backend].append(
                     "killed at the time box" if code is None else err.strip()[-500:]
@@ -146,5 +159,7 @@ def read_values(path: Path, name: str) -> dict[int, list[float]]:
     values: dict[int, list[float]] = {}
     for run in bench.get_runs():
         if run.values:
-            values.setdefault(int(run.get_metadata()["bench_round"]), []).extend(run.values)
+            values.setdefault(int(run.get_metadata()["bench_round"]), []).extend(
+                run.values
+            )
     return values

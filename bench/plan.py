@@ -33,14 +33,18 @@ class Settings:
     value_time: float = 0.05  # seconds per value for fast calls
     slow_rounds: int = 5  # rounds for calls of 2 s or more (one value each)
     box: float = 60.0  # seconds: a call estimated (or found) to run longer is not run
-    mem_fraction: float = 0.6  # of MemAvailable: a call estimated to need more is not run
+    mem_fraction: float = (
+        0.6  # of MemAvailable: a call estimated to need more is not run
+    )
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
 FULL = Settings()
-QUICK = Settings(rounds=3, values=3, warmups=1, value_time=0.01, slow_rounds=3, box=10.0)
+QUICK = Settings(
+    rounds=3, values=3, warmups=1, value_time=0.01, slow_rounds=3, box=10.0
+)
 
 
 @dataclass(frozen=True)
@@ -54,7 +58,9 @@ class Plan:
         """Expected wall time of all processes (restores roughly double a write's time)."""
         calls = self.warmups + self.values
         factor = 2.0 if restore else 1.0
-        return self.rounds * sum(calls * self.loops[b] * t * factor + 0.3 for b, t in times.items())
+        return self.rounds * sum(
+            calls * self.loops[b] * t * factor + 0.3 for b, t in times.items()
+        )
 
 
 def plan_for(times: Mapping[str, float], settings: Settings) -> Plan:
@@ -73,7 +79,10 @@ def plan_for(times: Mapping[str, float], settings: Settings) -> Plan:
         for b, t in times.items()
     }
     if slowest >= 0.2:
-        loops = {b: (1 if t >= 0.2 else n) for (b, n), t in zip(loops.items(), times.values())}
+        loops = {
+            b: (1 if t >= 0.2 else n)
+            for (b, n), t in zip(loops.items(), times.values())
+        }
     return Plan(rounds, values, warmups, loops)
 
 
@@ -106,7 +115,9 @@ class Budget:
         return self.memory + 2 * 2**30
 
 
-def points(results: dict, scenario: str, backend: str, what: str) -> list[tuple[int, float]]:
+def points(
+    results: dict, scenario: str, backend: str, what: str
+) -> list[tuple[int, float]]:
     """(size, value) of a backend's measured cells (and single calls past the box): ``what``
     is "time" or "peak_bytes"."""
     out = []
@@ -132,7 +143,11 @@ def json_feasible(
     peaks = [
         guess["value"]
         for scenario in scenarios
-        if (guess := project(points(results, scenario, "json", "peak_bytes"), workload.n))
+        if (
+            guess := project(
+                points(results, scenario, "json", "peak_bytes"), workload.n
+            )
+        )
     ]
     if peaks:
         need, how = max(peaks), "projected from the smaller sizes"
@@ -144,12 +159,20 @@ def json_feasible(
         need = statistics.mean(sample) * workload.n * JSON_MEMORY_PER_BYTE
         how = f"estimated as {JSON_MEMORY_PER_BYTE:g} x the file size"
     if need > budget.memory:
-        return False, f"a call would need ~{gib(need)} ({how}), over the budget of {gib(budget.memory)}"
+        return (
+            False,
+            f"a call would need ~{gib(need)} ({how}), over the budget of {gib(budget.memory)}",
+        )
     return True, ""
 
 
 def too_big(
-    results: dict, scenario: str, backend: str, n: int, settings: Settings, budget: Budget
+    results: dict,
+    scenario: str,
+    backend: str,
+    n: int,
+    settings: Settings,
+    budget: Budget,
 ) -> str | None:
     """Why a call would not fit the time box or the memory budget, projected from the smaller
     sizes; None when it should be run."""
@@ -168,7 +191,9 @@ def too_big(
     return None
 
 
-def projected_cell(results: dict, scenario: str, backend: str, n: int, reason: str) -> Cell:
+def projected_cell(
+    results: dict, scenario: str, backend: str, n: int, reason: str
+) -> Cell:
     """The cell of a call not run: its time (and memory) projected from the smaller sizes."""
     projection = project(points(results, scenario, backend, "time"), n)
     return Cell(

@@ -111,7 +111,9 @@ def main(argv: list[str] | None = None) -> int:
         )
     except MemoryError:
         out = {"ok": False, "error": "MemoryError", "memory": True}
-    except Exception as exc:  # reported to the parent, which records it as not measurable
+    except (
+        Exception
+    ) as exc:  # reported to the parent, which records it as not measurable
         text = f"{type(exc).__name__}: {exc}"
         out = {
             "ok": False,

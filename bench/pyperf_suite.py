@@ -57,9 +57,13 @@ def _forward(cmd: list[str], args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    runner = pyperf.Runner(add_cmdline_args=_forward, program_args=("-m", "bench.pyperf_suite"))
+    runner = pyperf.Runner(
+        add_cmdline_args=_forward, program_args=("-m", "bench.pyperf_suite")
+    )
     parser = runner.argparser
-    parser.add_argument("--bench-store", required=True, help="store folder (a working copy)")
+    parser.add_argument(
+        "--bench-store", required=True, help="store folder (a working copy)"
+    )
     parser.add_argument("--bench-backend", required=True)
     parser.add_argument("--bench-scenario", required=True)
     parser.add_argument("--bench-round", type=int, default=0)

@@ -131,7 +131,11 @@ def absolute_table(results: dict[str, Any]) -> str:
                 result = "n/a"
             else:
                 result = "PASS" if median * 1000 <= scenario.target_ms else "FAIL"
-                if result == "PASS" and p95 is not None and p95 * 1000 > scenario.target_ms:
+                if (
+                    result == "PASS"
+                    and p95 is not None
+                    and p95 * 1000 > scenario.target_ms
+                ):
                     result += " (median; p95 above)"
         lines.append(
             f"| {scenario.seed_row} | {name} | {seed_json.get(scenario.seed_row, '—')} | "
@@ -186,7 +190,8 @@ def floor_counts(results: dict[str, Any]) -> dict[str, tuple[int, int]]:
             _floor_verdict(r)
             for name in _scenarios(results)
             for n in _sizes(results)
-            if (r := res.ratio(results, name, n, store, floor)) is not None and not r["projected"]
+            if (r := res.ratio(results, name, n, store, floor)) is not None
+            and not r["projected"]
         ]
         counts[store] = (verdicts.count("yes"), len(verdicts))
     return counts
@@ -231,23 +236,28 @@ def summary_line(results: dict[str, Any]) -> str:
     )
 
 
-def sidecar_table(results: dict[str, Any]) -> str:
-    """The sidecar's round trip: the same call in process and through ``ait42-session serve``."""
+def beside_sqlite_table(results: dict[str, Any], backend: str) -> str:
+    """The same call on the SQLite store in process and on ``backend`` (``sidecar``: through
+    ``ait42-session serve``; ``postgres``: the PostgreSQL store): medians, their difference,
+    p95s and the paired ratio."""
+    label = {"sidecar": "Sidecar", "postgres": "PostgreSQL"}[backend]
     lines = [
-        "| Scenario | Sessions | In process median (ms) | Sidecar median (ms) | Round trip (ms) "
-        "| In process p95 (ms) | Sidecar p95 (ms) | Sidecar / in process [95% CI] |",
+        f"| Scenario | Sessions | SQLite median (ms) | {label} median (ms) | Difference (ms) "
+        f"| SQLite p95 (ms) | {label} p95 (ms) | {label} / SQLite [95% CI] |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for name in _scenarios(results):
         for n in _sizes(results):
-            inside, served = res.cell(results, name, n, "sqlite"), res.cell(results, name, n, "sidecar")
-            if not (inside and served and inside.summary and served.summary):
+            inside, other = res.cell(results, name, n, "sqlite"), res.cell(
+                results, name, n, backend
+            )
+            if not (inside and other and inside.summary and other.summary):
                 continue
-            a, b = inside.summary, served.summary
+            a, b = inside.summary, other.summary
             lines.append(
                 f"| {name} | {n:,} | {_ms(a['median'])} | {_ms(b['median'])} | "
                 f"{_ms(b['median'] - a['median'])} | {_ms(a['p95'])} | {_ms(b['p95'])} | "
-                f"{_ratio_text(res.ratio(results, name, n, 'sidecar', 'sqlite'))} |"
+                f"{_ratio_text(res.ratio(results, name, n, backend, 'sqlite'))} |"
             )
     return "\n".join(lines) if len(lines) > 2 else ""
 
@@ -280,13 +290,17 @@ def trace_section(results: dict[str, Any]) -> str:
         head = f"**{int(n):,} sessions** — {outcome['replayed']} of {outcome['operations']} operations of `{outcome['trace']}`"
         if not outcome["complete"]:
             head += f" (stopped at the box of {outcome['box_seconds']:.0f} s)"
-        totals = ", ".join(f"{LABELS.get(s, s)} {v['total']:.2f} s" for s, v in stores.items())
+        totals = ", ".join(
+            f"{LABELS.get(s, s)} {v['total']:.2f} s" for s, v in stores.items()
+        )
         ratio = ""
         if "json" in stores and stores["sqlite"]["total"] > 0:
             ratio = f"; JSON/SQLite {stores['json']['total'] / stores['sqlite']['total']:.1f}x"
         parts.append(f"{head}. Total: {totals}{ratio}.")
         if outcome.get("note"):
-            parts.append(f"{outcome['note']} (estimated from the JSON store's scenario times).")
+            parts.append(
+                f"{outcome['note']} (estimated from the JSON store's scenario times)."
+            )
         if outcome["mismatches"]:
             parts.append("Answers differed: " + "; ".join(outcome["mismatches"][:5]))
         names = list(stores)
@@ -296,7 +310,10 @@ def trace_section(results: dict[str, Any]) -> str:
             + " |"
         )
         rows = [header, "|---|---:|" + "---:|" * len(names)]
-        kinds = sorted(stores["sqlite"]["kinds"], key=lambda k: -stores["sqlite"]["kinds"][k]["count"])
+        kinds = sorted(
+            stores["sqlite"]["kinds"],
+            key=lambda k: -stores["sqlite"]["kinds"][k]["count"],
+        )
         for kind in kinds:
             cells = []
             for s in names:
@@ -307,7 +324,9 @@ def trace_section(results: dict[str, Any]) -> str:
                     else f"{k['p50'] * 1000:.3g} / {k['p95'] * 1000:.3g} / {k['p99'] * 1000:.3g}"
                 )
             rows.append(
-                f"| {kind} | {stores['sqlite']['kinds'][kind]['count']} | " + " | ".join(cells) + " |"
+                f"| {kind} | {stores['sqlite']['kinds'][kind]['count']} | "
+                + " | ".join(cells)
+                + " |"
             )
         parts.append("\n".join(rows))
     return "\n\n".join(parts)
@@ -322,7 +341,9 @@ def notes(results: dict[str, Any]) -> str:
                 where = f"- {name}, {n:,}, {LABELS[backend]}"
                 if c.status is Status.MEASURED:
                     if c.errors:
-                        out.append(f"{where}: some processes failed: {c.errors[0][:200]}")
+                        out.append(
+                            f"{where}: some processes failed: {c.errors[0][:200]}"
+                        )
                     continue
                 how = ""
                 if c.projection and c.projection.get("probe"):
@@ -361,7 +382,9 @@ def progress_line(results: dict[str, Any], name: str, n: int) -> str:
     for num, den in (("json", "sqlite"), *FLOOR_OF.items()):
         r = res.ratio(results, name, n, num, den)
         if r:
-            parts.append(f"{num}/{den} {'~' if r['projected'] else ''}{r['median']:.2f}x")
+            parts.append(
+                f"{num}/{den} {'~' if r['projected'] else ''}{r['median']:.2f}x"
+            )
     return "  ".join(parts)
 
 
@@ -381,10 +404,16 @@ def _builds(results: dict[str, Any]) -> str:
     ]
     for n, b in sorted(results["builds"].items(), key=lambda kv: int(kv[0])):
         json_size = (
-            _bytes(b["json_bytes"]) if b["json_bytes"] else f"not built ({b['json_reason']})"
+            _bytes(b["json_bytes"])
+            if b["json_bytes"]
+            else f"not built ({b['json_reason']})"
         )
         after = b.get("after_run", {})
-        ok = "sizes intact" if after.get("ok") else f"**changed: {after}**" if after else "—"
+        ok = (
+            "sizes intact"
+            if after.get("ok")
+            else f"**changed: {after}**" if after else "—"
+        )
         build = b["build_seconds"]
         lines.append(
             f"| {int(n):,} | {b['background_sessions']:,} | {b['instances']:,} | {b['messages']:,} | "
@@ -407,7 +436,12 @@ def speed_class_table(results: dict[str, Any]) -> str:
             continue
         serde, ours = c.get("serde") or {}, c.get("msgspec") or {}
         if "decode" not in serde or "decode" not in ours:
-            why = c.get("reason") or serde.get("error") or ours.get("error") or "not measured"
+            why = (
+                c.get("reason")
+                or serde.get("error")
+                or ours.get("error")
+                or "not measured"
+            )
             lines.append(f"| {int(n):,} | {_bytes(c['bytes'])} | {why} |||||||")
             continue
         both = (ours["decode"] + ours["encode"]) / (serde["decode"] + serde["encode"])
@@ -465,7 +499,11 @@ def unfinished(results: dict[str, Any]) -> str:
     ]
     return (
         "\n**This run was stopped before it finished.** The tables hold what it measured; "
-        + (f"not reached: {', '.join(missing)}." if missing else "every scenario cell was reached.")
+        + (
+            f"not reached: {', '.join(missing)}."
+            if missing
+            else "every scenario cell was reached."
+        )
         + "\n"
     )
 
@@ -484,7 +522,7 @@ def sizes_not_run(results: dict[str, Any]) -> str:
 
 
 def _sidecar_section(results: dict[str, Any]) -> str:
-    table = sidecar_table(results)
+    table = beside_sqlite_table(results, "sidecar")
     if not table:
         return ""
     return f"""## The SQLite store behind its sidecar
@@ -492,6 +530,29 @@ def _sidecar_section(results: dict[str, Any]) -> str:
 The same calls in process (`sqlite`) and through `ait42-session serve` (`sidecar`: one JSON-RPC
 request down a pipe, the answer back, decoded into the models as the board would parse it); the
 difference of the medians is what the process boundary costs a call.
+
+{table}
+
+"""
+
+
+def _postgres_section(results: dict[str, Any]) -> str:
+    table = beside_sqlite_table(results, "postgres")
+    if not table:
+        return ""
+    sizes = ", ".join(
+        f"{int(n):,}: {b['postgres_bytes'] / 2**20:.1f} MiB"
+        for n, b in sorted(results["builds"].items(), key=lambda kv: int(kv[0]))
+        if b.get("postgres_bytes")
+    )
+    return f"""## The PostgreSQL store beside the SQLite store
+
+The same calls on the SQLite store in process (`sqlite`) and on the PostgreSQL store
+(`postgres`: psycopg 3 with a connection pool, to a server on this machine over a Unix socket,
+fsync on and synchronous_commit off: the SQLite store's durability). The difference is what a
+server costs a call: the socket both ways, the server's planning and locking, and the
+results crossing the wire. The database was loaded the way a team moves in (export_json of the
+SQLite store, then import_json); its size on the server: {sizes or "n/a"}.
 
 {table}
 
@@ -584,7 +645,7 @@ at most that much.
 
 {speed_class_table(results)}
 
-{_sidecar_section(results)}## Peak memory of one call
+{_sidecar_section(results)}{_postgres_section(results)}## Peak memory of one call
 
 Growth of the resident set during the first call in a fresh process (Linux high-water mark).
 

@@ -20,7 +20,16 @@ from typing import Any
 from .environment import scrub
 from .stats import paired_ratios, ratio_interval
 
-__all__ = ["Status", "Cell", "load", "save", "scrub_file", "cell", "ratio", "new_results"]
+__all__ = [
+    "Status",
+    "Cell",
+    "load",
+    "save",
+    "scrub_file",
+    "cell",
+    "ratio",
+    "new_results",
+]
 
 
 class Status(str, Enum):
@@ -38,10 +47,14 @@ class Cell:
     reason: str | None = None
     probe: dict[str, Any] | None = None  # one fresh-process run: times, peak_bytes
     plan: dict[str, Any] | None = None  # rounds, values, warmups, loops
-    values: dict[int, list[float]] = field(default_factory=dict)  # seconds per call, by round
+    values: dict[int, list[float]] = field(
+        default_factory=dict
+    )  # seconds per call, by round
     summary: dict[str, float] | None = None  # of all values
     errors: list[str] = field(default_factory=list)  # processes that failed
-    projection: dict[str, Any] | None = None  # value, slope, from (sizes), probe (one call)
+    projection: dict[str, Any] | None = (
+        None  # value, slope, from (sizes), probe (one call)
+    )
     memory_projection: dict[str, Any] | None = None
 
     def time(self) -> tuple[float | None, bool]:
@@ -57,7 +70,11 @@ class Cell:
         return (self.probe or {}).get("peak_bytes")
 
     def to_json(self) -> dict[str, Any]:
-        out = {key: value for key, value in asdict(self).items() if value not in (None, [], {})}
+        out = {
+            key: value
+            for key, value in asdict(self).items()
+            if value not in (None, [], {})
+        }
         out["status"] = self.status.value
         if self.values:
             out["values"] = {str(r): v for r, v in sorted(self.values.items())}
@@ -127,5 +144,11 @@ def ratio(
     ta, pa = a.time() if a else (None, False)
     tb, pb = b.time() if b else (None, False)
     if ta and tb:
-        return {"median": ta / tb, "low": None, "high": None, "pairs": 0, "projected": pa or pb}
+        return {
+            "median": ta / tb,
+            "low": None,
+            "high": None,
+            "pairs": 0,
+            "projected": pa or pb,
+        }
     return None

@@ -63,7 +63,11 @@ def _filters(filters: SessionFilters | None) -> dict[str, Any] | None:
 
 
 def _sort(sort: SessionSort | None) -> dict[str, str] | None:
-    return None if sort is None else {"field": _CAMEL_SORT[sort.field], "direction": sort.direction}
+    return (
+        None
+        if sort is None
+        else {"field": _CAMEL_SORT[sort.field], "direction": sort.direction}
+    )
 
 
 class SidecarStore:
@@ -79,7 +83,12 @@ class SidecarStore:
     def _call(self, decoder: Any, method: str, params: dict[str, Any]) -> Any:
         assert self.proc.stdin is not None and self.proc.stdout is not None
         self.next_id += 1
-        request = {"jsonrpc": "2.0", "id": self.next_id, "method": method, "params": params}
+        request = {
+            "jsonrpc": "2.0",
+            "id": self.next_id,
+            "method": method,
+            "params": params,
+        }
         self.proc.stdin.write(_ENCODE(request) + b"\n")
         self.proc.stdin.flush()
         answer = decoder.decode(self.proc.stdout.readline())
@@ -90,11 +99,15 @@ class SidecarStore:
 
     # --- the repository protocol ---------------------------------------------------------------
 
-    def create_session(self, workspace_path: str, session: WorktreeSession) -> WorktreeSession:
+    def create_session(
+        self, workspace_path: str, session: WorktreeSession
+    ) -> WorktreeSession:
         params = {"workspacePath": workspace_path, "session": session.to_json()}
         return self._call(_SESSION, "create_session", params)
 
-    def update_session(self, workspace_path: str, session: WorktreeSession) -> WorktreeSession:
+    def update_session(
+        self, workspace_path: str, session: WorktreeSession
+    ) -> WorktreeSession:
         params = {"workspacePath": workspace_path, "session": session.to_json()}
         return self._call(_SESSION, "update_session", params)
 
@@ -103,13 +116,17 @@ class SidecarStore:
         return self._call(_SESSION, "get_session", params)
 
     def get_all_sessions(self, workspace_path: str) -> list[WorktreeSession]:
-        return self._call(_SESSIONS, "get_all_sessions", {"workspacePath": workspace_path})
+        return self._call(
+            _SESSIONS, "get_all_sessions", {"workspacePath": workspace_path}
+        )
 
     def delete_session(self, workspace_path: str, session_id: str) -> None:
         params = {"workspacePath": workspace_path, "sessionId": session_id}
         self._call(_ANY, "delete_session", params)
 
-    def add_chat_message(self, workspace_path: str, session_id: str, message: Any) -> None:
+    def add_chat_message(
+        self, workspace_path: str, session_id: str, message: Any
+    ) -> None:
         params = {"workspacePath": workspace_path, "sessionId": session_id,
                   "message": message.to_json()}  # fmt: skip
         self._call(_SESSION, "add_chat_message", params)
@@ -125,25 +142,40 @@ class SidecarStore:
                limit: int | None, offset: int) -> Any:  # fmt: skip
         params = {"workspacePath": workspace_path, "filters": _filters(filters),
                   "sort": _sort(sort), "limit": limit, "offset": offset}  # fmt: skip
-        return self._call(decoder, method, {k: v for k, v in params.items() if v is not None})
+        return self._call(
+            decoder, method, {k: v for k, v in params.items() if v is not None}
+        )
 
     def query_sessions(self, workspace_path: str, filters: SessionFilters | None = None,
                        sort: SessionSort | None = None, limit: int | None = None,
                        offset: int = 0) -> list[WorktreeSession]:  # fmt: skip
-        return self._query("query_sessions", _SESSIONS, workspace_path, filters, sort, limit, offset)
+        return self._query(
+            "query_sessions", _SESSIONS, workspace_path, filters, sort, limit, offset
+        )
 
     def list_sessions(self, workspace_path: str, filters: SessionFilters | None = None,
                       sort: SessionSort | None = None, limit: int | None = None,
                       offset: int = 0) -> list[SessionSummary]:  # fmt: skip
-        return self._query("list_sessions", _SUMMARIES, workspace_path, filters, sort, limit, offset)
+        return self._query(
+            "list_sessions", _SUMMARIES, workspace_path, filters, sort, limit, offset
+        )
 
-    def count_sessions(self, workspace_path: str, filters: SessionFilters | None = None) -> int:
+    def count_sessions(
+        self, workspace_path: str, filters: SessionFilters | None = None
+    ) -> int:
         params = {"workspacePath": workspace_path, "filters": _filters(filters)}
-        return self._call(_ANY, "count_sessions", {k: v for k, v in params.items() if v is not None})
+        return self._call(
+            _ANY, "count_sessions", {k: v for k, v in params.items() if v is not None}
+        )
 
     def search(self, workspace_path: str, text: str, limit: int = 50, *,
                prefix: bool = False) -> list[SearchHit]:  # fmt: skip
-        params = {"workspacePath": workspace_path, "query": text, "limit": limit, "prefix": prefix}
+        params = {
+            "workspacePath": workspace_path,
+            "query": text,
+            "limit": limit,
+            "prefix": prefix,
+        }
         return self._call(_HITS, "search", params)
 
     def close(self) -> None:

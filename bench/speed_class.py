@@ -38,13 +38,17 @@ def measure(file: Path, timeout: float = 1800) -> dict[str, Any]:
     ``reason`` why serde could not be measured here."""
     rounds = _rounds(file.stat().st_size)
     out: dict[str, Any] = {"rounds": rounds, "bytes": file.stat().st_size}
-    runs = {"msgspec": [sys.executable, "-m", "bench.speed_class", str(file), str(rounds)]}
+    runs = {
+        "msgspec": [sys.executable, "-m", "bench.speed_class", str(file), str(rounds)]
+    }
     if TOOL.is_file():
         runs["serde"] = [str(TOOL), "time", str(file), str(rounds)]
     else:
         out["reason"] = f"tools/serde-reference is not built ({TOOL.name} missing)"
     for name, cmd in runs.items():
-        done = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout)
+        done = subprocess.run(
+            cmd, cwd=REPO, capture_output=True, text=True, timeout=timeout
+        )
         if done.returncode != 0:
             out[name] = {"error": done.stderr.strip()[-300:]}
             continue

@@ -50,7 +50,10 @@ def paired_ratios(
 
 
 def ratio_interval(
-    ratios_by_round: Mapping[int, Sequence[float]], *, level: float = 0.95, seed: int = 0
+    ratios_by_round: Mapping[int, Sequence[float]],
+    *,
+    level: float = 0.95,
+    seed: int = 0,
 ) -> dict[str, float] | None:
     """Median of all paired ratios and its bootstrap interval (rounds resampled whole)."""
     groups = [np.asarray(v, dtype=float) for v in ratios_by_round.values() if len(v)]
@@ -60,7 +63,9 @@ def ratio_interval(
     rng = np.random.default_rng(seed)
     if len(groups) >= 3:
         picks = rng.integers(0, len(groups), size=(RESAMPLES, len(groups)))
-        medians = np.array([np.median(np.concatenate([groups[i] for i in row])) for row in picks])
+        medians = np.array(
+            [np.median(np.concatenate([groups[i] for i in row])) for row in picks]
+        )
     else:  # too few rounds to resample: resample the pairs themselves
         medians = np.median(rng.choice(pooled, size=(RESAMPLES, pooled.size)), axis=1)
     tail = (1 - level) / 2 * 100
@@ -74,7 +79,9 @@ def ratio_interval(
     }
 
 
-def project(points: Sequence[tuple[int, float]], n: int, *, min_slope: float = 1.0) -> dict | None:
+def project(
+    points: Sequence[tuple[int, float]], n: int, *, min_slope: float = 1.0
+) -> dict | None:
     """Extrapolate ``value(n)`` on a log-log line through the two largest measured scales.
 
     The slope is at least ``min_slope``: every JSON-store call reads and parses the whole
@@ -89,10 +96,16 @@ def project(points: Sequence[tuple[int, float]], n: int, *, min_slope: float = 1
     else:
         (n1, v1), (n0, v0) = measured[-2], measured[-1]
         slope = max(min_slope, math.log(v0 / v1) / math.log(n0 / n1))
-    return {"value": v0 * (n / n0) ** slope, "slope": slope, "from": [k for k, _ in measured[-2:]]}
+    return {
+        "value": v0 * (n / n0) ** slope,
+        "slope": slope,
+        "from": [k for k, _ in measured[-2:]],
+    }
 
 
-def verdict(interval: Mapping[str, float] | None, target: float | None) -> tuple[str, str]:
+def verdict(
+    interval: Mapping[str, float] | None, target: float | None
+) -> tuple[str, str]:
     """(PASS/FAIL/UNCLEAR/-, why) of a measured ratio against the seed's target ratio.
 
     PASS needs the whole 95 % interval at or above the target, FAIL the whole interval below
@@ -103,7 +116,16 @@ def verdict(interval: Mapping[str, float] | None, target: float | None) -> tuple
     if interval is None:
         return "n/a", "not measured"
     if interval["low"] >= target:
-        return "PASS", f"95% CI {interval['low']:.1f}-{interval['high']:.1f}x >= {target:g}x"
+        return (
+            "PASS",
+            f"95% CI {interval['low']:.1f}-{interval['high']:.1f}x >= {target:g}x",
+        )
     if interval["high"] < target:
-        return "FAIL", f"95% CI {interval['low']:.1f}-{interval['high']:.1f}x < {target:g}x"
-    return "UNCLEAR", f"95% CI {interval['low']:.1f}-{interval['high']:.1f}x straddles {target:g}x"
+        return (
+            "FAIL",
+            f"95% CI {interval['low']:.1f}-{interval['high']:.1f}x < {target:g}x",
+        )
+    return (
+        "UNCLEAR",
+        f"95% CI {interval['low']:.1f}-{interval['high']:.1f}x straddles {target:g}x",
+    )

@@ -26,7 +26,11 @@ from typing import Any
 
 import msgspec
 
-from ait42_session import SqliteSessionRepository, WorktreeSession, compute_workspace_hash
+from ait42_session import (
+    SqliteSessionRepository,
+    WorktreeSession,
+    compute_workspace_hash,
+)
 from ait42_session import editor_files
 from ait42_session.db import migration_scripts
 from ait42_session.fulltext import tokens
@@ -62,7 +66,9 @@ class StorePaths:
 
     @property
     def db(self) -> Path:
-        return self.root / f"sqlite-v{schema_version()}-l{LOADER_VERSION}" / "sessions.db"
+        return (
+            self.root / f"sqlite-v{schema_version()}-l{LOADER_VERSION}" / "sessions.db"
+        )
 
     @property
     def sessions_dir(self) -> Path:
@@ -75,6 +81,14 @@ class StorePaths:
     @property
     def data_file(self) -> Path:
         return self.root / "scenario-data.json"
+
+    @property
+    def postgres_dsn_file(self) -> Path:
+        """Where a working copy names its PostgreSQL database (``postgres_store``)."""
+        return self.root / "postgres.dsn"
+
+    def postgres_dsn(self) -> str:
+        return self.postgres_dsn_file.read_text()
 
     def has_sqlite(self) -> bool:
         return self.db.exists()
@@ -90,7 +104,9 @@ class StorePaths:
 
     def json_file(self, workspace: str) -> Path:
         """The JSON store's file of ``workspace`` (a path)."""
-        return editor_files.session_file(self.sessions_dir, compute_workspace_hash(workspace))
+        return editor_files.session_file(
+            self.sessions_dir, compute_workspace_hash(workspace)
+        )
 
     def json_bytes(self) -> int:
         return sum(p.stat().st_size for p in self.sessions_dir.glob("*.json"))
@@ -101,7 +117,9 @@ class _Facts:
 
     def __init__(self, workload: Workload) -> None:
         self.plan = query_plan(workload)
-        self.light: list[WorktreeSession] = []  # sessions without texts that queries don't read
+        self.light: list[WorktreeSession] = (
+            []
+        )  # sessions without texts that queries don't read
         self.instances = 0
         self.messages = 0
         self.tasks_with_word = 0
@@ -113,7 +131,9 @@ class _Facts:
         self.light.append(
             msgspec.structs.replace(
                 session,
-                instances=[msgspec.structs.replace(i, output=None) for i in session.instances],
+                instances=[
+                    msgspec.structs.replace(i, output=None) for i in session.instances
+                ],
                 chat_history=[],
                 extra={},
             )
@@ -129,9 +149,13 @@ class _Facts:
             query = check_query(filters, sort)
             chosen = [s for s in self.light if matches(s, query)]
             chosen.sort(
-                key=lambda s: (sort_value(s, query.sort_field), s.id), reverse=query.descending
+                key=lambda s: (sort_value(s, query.sort_field), s.id),
+                reverse=query.descending,
             )
-            out[name] = {"count": len(chosen), "ids": [s.id for s in chosen[: limit or 50]]}
+            out[name] = {
+                "count": len(chosen),
+                "ids": [s.id for s in chosen[: limit or 50]],
+            }
         return out
 
 
@@ -166,7 +190,9 @@ def build(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     started = time.perf_counter()
-    repo = SqliteSessionRepository.with_path(tmp / "sessions.db") if need_sqlite else None
+    repo = (
+        SqliteSessionRepository.with_path(tmp / "sessions.db") if need_sqlite else None
+    )
     if repo is not None:
         bulk_settings(repo)
     facts = _Facts(workload) if need_facts else None
@@ -176,12 +202,23 @@ def build(
     if progress is None:
         progress = sys.stderr.isatty()
     bar = tqdm(
-        total=total, desc=f"build {workload.key}", unit="session", disable=not progress, leave=False
+        total=total,
+        desc=f"build {workload.key}",
+        unit="session",
+        disable=not progress,
+        leave=False,
     )
     try:
         for index, (workspace, _count) in enumerate(workload.workspaces()):
             _build_workspace(
-                workload, index, workspace, tmp, repo, facts if index == 0 else None, need_json, bar
+                workload,
+                index,
+                workspace,
+                tmp,
+                repo,
+                facts if index == 0 else None,
+                need_json,
+                bar,
             )
         if repo is not None:
             repo.pool.optimize()
@@ -196,7 +233,9 @@ def build(
         if need_sqlite:
             paths.db.parent.mkdir(parents=True, exist_ok=True)
             os.replace(tmp / "sessions.db", paths.db)
-            (paths.db.parent / "meta.json").write_text(json.dumps({"build_seconds": seconds}))
+            (paths.db.parent / "meta.json").write_text(
+                json.dumps({"build_seconds": seconds})
+            )
         if facts is not None:
             paths.data_file.write_text(
                 json.dumps({"version": SCENARIOS_VERSION, **scenario_data(workload)})
@@ -226,7 +265,10 @@ def _build_workspace(
     writer = None
     if write_json:
         (tmp / "json").mkdir(exist_ok=True)
-        out = open(editor_files.session_file(tmp / "json", compute_workspace_hash(workspace)), "wb")
+        out = open(
+            editor_files.session_file(tmp / "json", compute_workspace_hash(workspace)),
+            "wb",
+        )
         writer = editor_files.ArrayWriter(out)
     try:
         batch: list[WorktreeSession] = []
@@ -278,9 +320,13 @@ def main(argv: list[str] | None = None) -> int:
     process, so the generator's memory goes with it."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m bench.stores", description=main.__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.stores", description=main.__doc__
+    )
     parser.add_argument("--cache", type=Path, default=default_cache_dir())
-    parser.add_argument("--no-json", action="store_true", help="build the SQLite store only")
+    parser.add_argument(
+        "--no-json", action="store_true", help="build the SQLite store only"
+    )
     Workload.add_arguments(parser)
     args = parser.parse_args(argv)
     print(build(Workload.from_args(args), args.cache, json_store=not args.no_json).root)

@@ -16,7 +16,14 @@ from __future__ import annotations
 import functools
 import random
 
-__all__ = ["Corpus", "corpus", "TASK_TEMPLATES", "AGENT_NAMES", "SEARCH_WORD", "SUBSTRING"]
+__all__ = [
+    "Corpus",
+    "corpus",
+    "TASK_TEMPLATES",
+    "AGENT_NAMES",
+    "SEARCH_WORD",
+    "SUBSTRING",
+]
 
 SEARCH_WORD = "deadlock"
 SUBSTRING = "auth"
@@ -52,7 +59,16 @@ _LOG_TEMPLATES = [
     "[{t}] {n} passed, {n} failed, {n} skipped in {n}.{n}s",
 ]
 
-_TASK_VERBS = ["Implement", "Refactor", "Fix", "Add", "Optimize", "Document", "Test", "Migrate"]
+_TASK_VERBS = [
+    "Implement",
+    "Refactor",
+    "Fix",
+    "Add",
+    "Optimize",
+    "Document",
+    "Test",
+    "Migrate",
+]
 _TASK_OBJECTS = [
     "user authentication with JWT tokens",
     "OAuth login flow",
@@ -110,14 +126,18 @@ def _timestamp(rng: random.Random) -> str:
 class Corpus:
     """Two long texts (agent logs and chat prose) and cheap slices of them."""
 
-    def __init__(self, seed: int, log_chars: int = 4_000_000, prose_chars: int = 1_000_000):
+    def __init__(
+        self, seed: int, log_chars: int = 4_000_000, prose_chars: int = 1_000_000
+    ):
         rng = random.Random(f"corpus:{seed}")
         weights = [1.0 / (rank + 1) for rank in range(len(_WORDS))]  # Zipf-like
         self.log = self._logs(rng, weights, log_chars)
         self.prose = self._prose(rng, weights, prose_chars)
 
     @staticmethod
-    def _words(rng: random.Random, weights: list[float], count: int, rate: float) -> list[str]:
+    def _words(
+        rng: random.Random, weights: list[float], count: int, rate: float
+    ) -> list[str]:
         words = rng.choices(_WORDS, weights, k=count)
         for index in range(count):
             if rng.random() < rate:

@@ -85,7 +85,10 @@ class _Day:
         for status in ("running", "completed"):
             self.emit("count_sessions", filters={"statuses": [status]})
         self.emit(
-            "list_sessions", filters={}, sort={"field": "updated_at", "direction": "desc"}, limit=50
+            "list_sessions",
+            filters={},
+            sort={"field": "updated_at", "direction": "desc"},
+            limit=50,
         )
 
     def browse(self) -> None:
@@ -189,7 +192,11 @@ class _Day:
             "role": role,
             "content": self.text.message(rng, size),
             "timestamp": format_time(self.clock, "frontend", rng),
-            "instanceId": rng.randrange(len(session["instances"])) if role == "assistant" else None,
+            "instanceId": (
+                rng.randrange(len(session["instances"]))
+                if role == "assistant"
+                else None
+            ),
         }
         session["chatHistory"].append(message)
         session["updatedAt"] = self.tick(1, 30)
@@ -240,10 +247,15 @@ class _Day:
                 instances = len(self.live[sid]["instances"])
                 for n in range(instances):
                     self.status(sid, n, "running")
-                for _step in range(rng.randint(6, 16)):  # work streams in; the user looks around
+                for _step in range(
+                    rng.randint(6, 16)
+                ):  # work streams in; the user looks around
                     kind = rng.random()
                     if kind < 0.45:
-                        self.message(sid, rng.choice(["assistant", "assistant", "system", "user"]))
+                        self.message(
+                            sid,
+                            rng.choice(["assistant", "assistant", "system", "user"]),
+                        )
                     elif kind < 0.65:
                         self.status(
                             sid,
@@ -297,7 +309,9 @@ def _call(repo: Any, op: dict[str, Any], workload: Workload) -> Any:
             return op["id"]
         if "base_index" in op:
             return workload.session_id(op["base_index"])
-        return workload.session_id(min(workload.n - 1, int(op["base_fraction"] * workload.n)))
+        return workload.session_id(
+            min(workload.n - 1, int(op["base_fraction"] * workload.n))
+        )
 
     def query_args() -> tuple[SessionFilters, SessionSort | None]:
         sort = SessionSort(**op["sort"]) if op.get("sort") else None
@@ -364,7 +378,8 @@ def replay_both(
     sidecar: bool = False,
 ) -> dict[str, Any]:
     """Replay the trace on copies of the workload's stores; timings per store and kind. With
-    ``sidecar``, also on the SQLite store behind ``ait42-session serve`` (its own copy)."""
+    ``sidecar``, also on the SQLite store behind ``ait42-session serve`` (its own copy).
+    """
     ops = load(ensure(trace_path))
     paths = build(workload, cache_dir, json_store=json_store)
     work = working_copy(
@@ -382,7 +397,9 @@ def replay_both(
             json_store=False, sqlite_store=True,
         )  # fmt: skip
         stores["sidecar"] = SidecarStore(served.db)
-    samples: dict[str, dict[str, list[float]]] = {name: defaultdict(list) for name in stores}
+    samples: dict[str, dict[str, list[float]]] = {
+        name: defaultdict(list) for name in stores
+    }
     rng = random.Random(f"replay:{workload.key}")
     mismatches: list[str] = []
     started = time.perf_counter()
@@ -416,7 +433,10 @@ def replay_both(
         "complete": done == len(ops),
         "mismatches": mismatches[:20],
         "stores": {
-            name: {"total": float(sum(sum(v) for v in kinds.values())), "kinds": _latencies(kinds)}
+            name: {
+                "total": float(sum(sum(v) for v in kinds.values())),
+                "kinds": _latencies(kinds),
+            }
             for name, kinds in samples.items()
         },
     }

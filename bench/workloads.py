@@ -51,7 +51,10 @@ SCALES = (100, 1_000, 10_000, 100_000)
 # the path resolves differently (e.g. /tmp is a symlink) builds its own stores.
 WORKSPACE_ROOT = "/tmp/ait42-bench"
 MAIN_WORKSPACE = f"{WORKSPACE_ROOT}/workspace"
-BACKGROUND_WORKSPACES = (f"{WORKSPACE_ROOT}/background-1", f"{WORKSPACE_ROOT}/background-2")
+BACKGROUND_WORKSPACES = (
+    f"{WORKSPACE_ROOT}/background-1",
+    f"{WORKSPACE_ROOT}/background-2",
+)
 
 
 def ensure_workspaces() -> None:
@@ -64,7 +67,12 @@ _EPOCH = dt.datetime(2024, 1, 1, 9, 0, tzinfo=dt.timezone.utc)
 _SPACING_S = 1_800
 _TYPES = (("competition", 0.5), ("ensemble", 0.3), ("debate", 0.2))
 _STATUSES = (("completed", 0.65), ("failed", 0.15), ("paused", 0.1), ("running", 0.1))
-_MODELS = ("claude-3-5-sonnet-20241022", "claude-sonnet-4-5", "gpt-5-codex", "gemini-2.5-pro")
+_MODELS = (
+    "claude-3-5-sonnet-20241022",
+    "claude-sonnet-4-5",
+    "gpt-5-codex",
+    "gemini-2.5-pro",
+)
 _RUNTIMES = ("claude", "codex", "gemini")
 _INSTANCE_STATUS_BY_SESSION = {
     "completed": ("completed", "completed", "completed", "failed", "archived"),
@@ -83,7 +91,9 @@ def _pick(rng: random.Random, table: tuple[tuple[str, float], ...]) -> str:
     return rng.choices([v for v, _ in table], [w for _, w in table])[0]
 
 
-def _lognormal(rng: random.Random, median: float, sigma: float, low: int, high: int) -> int:
+def _lognormal(
+    rng: random.Random, median: float, sigma: float, low: int, high: int
+) -> int:
     return max(low, min(high, int(rng.lognormvariate(math.log(median), sigma))))
 
 
@@ -143,7 +153,9 @@ class Workload:
     def workspaces(self) -> list[tuple[str, int]]:
         """(path, session count) of each workspace; the main workspace first."""
         background = max(5, self.n // 20)
-        return [(MAIN_WORKSPACE, self.n)] + [(p, background) for p in BACKGROUND_WORKSPACES]
+        return [(MAIN_WORKSPACE, self.n)] + [
+            (p, background) for p in BACKGROUND_WORKSPACES
+        ]
 
     def created(self, k: int) -> dt.datetime:
         """When session ``k`` of a workspace was created (before jitter of up to 10 minutes)."""
@@ -167,7 +179,11 @@ class Workload:
         kind = _pick(rng, _TYPES)
         duration = rng.randrange(60, 4 * 3600) if status != "running" else None
         updated = created + dt.timedelta(seconds=duration or rng.randrange(60, 3600))
-        style = (lambda: rng.choice(("backend", "frontend"))) if realistic else (lambda: "seed")
+        style = (
+            (lambda: rng.choice(("backend", "frontend")))
+            if realistic
+            else (lambda: "seed")
+        )
         instances = self._instances(rng, sid, status, created, realistic)
         messages = self._messages(rng, sid, created, realistic, len(instances))
         files = sum(i.get("filesChanged") or 0 for i in instances)
@@ -179,7 +195,9 @@ class Workload:
             "createdAt": format_time(created, style(), rng),
             "updatedAt": format_time(updated, style(), rng),
             "completedAt": (
-                format_time(updated, style(), rng) if status in ("completed", "failed") else None
+                format_time(updated, style(), rng)
+                if status in ("completed", "failed")
+                else None
             ),
             "model": rng.choice(_MODELS),
             "timeoutSeconds": rng.choice((None, 1800, 3600, 7200)),
@@ -189,7 +207,9 @@ class Workload:
                 if kind == "competition" and status == "completed" and instances
                 else None
             ),
-            "runtimeMix": sorted({i["runtime"] for i in instances}) if realistic else None,
+            "runtimeMix": (
+                sorted({i["runtime"] for i in instances}) if realistic else None
+            ),
             "totalDuration": duration,
             "totalFilesChanged": files if duration else None,
             "totalLinesAdded": (
@@ -239,9 +259,13 @@ class Workload:
                     "status": state,
                     "tmuxSessionId": f"ait42-{sid}-{n}",
                     "output": output,
-                    "startTime": format_time(start, "backend" if realistic else "seed", rng),
+                    "startTime": format_time(
+                        start, "backend" if realistic else "seed", rng
+                    ),
                     "endTime": (
-                        format_time(end, "backend" if realistic else "seed", rng) if done else None
+                        format_time(end, "backend" if realistic else "seed", rng)
+                        if done
+                        else None
                     ),
                     "filesChanged": rng.randrange(40) if done else None,
                     "linesAdded": rng.randrange(2000) if done else None,
@@ -267,7 +291,11 @@ class Workload:
         at = created
         for n in range(count):
             at += dt.timedelta(seconds=rng.randrange(2, 300))
-            role = "user" if n % 2 == 0 else rng.choice(("assistant", "assistant", "system"))
+            role = (
+                "user"
+                if n % 2 == 0
+                else rng.choice(("assistant", "assistant", "system"))
+            )
             size = (
                 _lognormal(rng, MESSAGE_MEDIAN, MESSAGE_SIGMA, 20, 8000)
                 if realistic
@@ -278,9 +306,13 @@ class Workload:
                     "id": f"{sid}-msg-{n}",
                     "role": role,
                     "content": text.message(rng, size),
-                    "timestamp": format_time(at, "frontend" if realistic else "seed", rng),
+                    "timestamp": format_time(
+                        at, "frontend" if realistic else "seed", rng
+                    ),
                     "instanceId": (
-                        rng.randrange(instances) if role == "assistant" and instances else None
+                        rng.randrange(instances)
+                        if role == "assistant" and instances
+                        else None
                     ),
                 }
             )

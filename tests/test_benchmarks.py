@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any, Callable
 
 import pytest
@@ -262,6 +263,41 @@ def test_every_scenario_answers_right_through_the_sidecar(
         sqlite_store=True,
     )
     case, close = open_case("sidecar", scenario, paths, workload)
+    try:
+        for _ in range(2):
+            if case.before:
+                case.before()
+            case.check(case.run())
+            if case.after:
+                case.after()
+    finally:
+        close()
+
+
+@pytest.fixture(scope="module")
+def postgres_copy(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[tuple[StorePaths, Workload]]:
+    """A light workload of 40 sessions loaded into PostgreSQL as ``compare`` loads it."""
+    from bench import postgres_store
+    from postgres_cluster import cluster
+
+    root = tmp_path_factory.mktemp("postgres-copy")
+    workload = Workload("light", 40)
+    paths = working_copy(build(workload, root / "cache", progress=False), root / "work",
+                         json_store=False, sqlite_store=True)  # fmt: skip
+    with postgres_store.server_for(cluster().dsn()) as server:
+        postgres_store.prepare(server, paths, workload)
+        yield paths, workload
+        postgres_store.drop_working_copy(server, paths)
+
+
+@pytest.mark.parametrize("scenario", list(SCENARIOS))
+def test_every_scenario_answers_right_on_postgres(
+    scenario: str, postgres_copy: tuple[StorePaths, Workload]
+) -> None:
+    paths, workload = postgres_copy
+    case, close = open_case("postgres", scenario, paths, workload)
     try:
         for _ in range(2):
             if case.before:

@@ -36,7 +36,15 @@ from .losses import Figures, half_written, lost_writes, read_state
 from .report import environment, markdown
 from .runs import make_workspace, run, run_concurrent, run_kills, store_path
 from .workers import Acks, read_acks, run_worker, start_worker, wait_until
-from .writes import INSTANCES, STORES, apply_op, iter_ops, new_session, open_store, plan_ops
+from .writes import (
+    INSTANCES,
+    STORES,
+    apply_op,
+    iter_ops,
+    new_session,
+    open_store,
+    plan_ops,
+)
 
 __all__ = [
     "INSTANCES", "STORES", "Acks", "Figures", "apply_op", "environment", "half_written",

@@ -26,8 +26,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--processes", type=int, help=f"concurrent writer processes (default {FULL['processes']}, quick {QUICK['processes']})")  # fmt: skip
     parser.add_argument("--writes", type=int, help=f"writes per concurrent process (default {FULL['writes']}, quick {QUICK['writes']}); a killed writer writes until killed")  # fmt: skip
     parser.add_argument("--kills", type=int, help=f"times the writer is killed, per store (default {FULL['kills']}, quick {QUICK['kills']})")  # fmt: skip
-    parser.add_argument("--quick", action="store_true", help="small counts, for a quick look")
-    parser.add_argument("--seed", type=int, default=1, help="seed of the writes and kill times")
+    parser.add_argument(
+        "--quick", action="store_true", help="small counts, for a quick look"
+    )
+    parser.add_argument(
+        "--seed", type=int, default=1, help="seed of the writes and kill times"
+    )
     parser.add_argument("--max-delay", type=float, help=f"longest wait before a kill, in seconds (default {FULL['max_delay']}, quick {QUICK['max_delay']})")  # fmt: skip
     parser.add_argument("--out", type=Path, default=Path("results") / "reliability", help="folder for report.md and results.json (default results/reliability)")  # fmt: skip
     parser.add_argument("--keep", action="store_true", help="keep the stores and ack files (printed path)")  # fmt: skip
@@ -38,7 +42,9 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
     base = QUICK if args.quick else FULL
-    params = {key: getattr(args, key) or base[key] for key in ("processes", "writes", "kills")}
+    params = {
+        key: getattr(args, key) or base[key] for key in ("processes", "writes", "kills")
+    }
     for key, value in params.items():
         if value < 1:
             _parser().error(f"--{key} must be at least 1")

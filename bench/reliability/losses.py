@@ -22,7 +22,9 @@ class Figures:
     errors: int = 0  # SessionError raised to the caller
     raw_errors: int = 0  # any other exception (must be 0 on both stores)
     lost: int = 0
-    sessions_lost: int = 0  # sessions whose creation was acknowledged, missing afterwards
+    sessions_lost: int = (
+        0  # sessions whose creation was acknowledged, missing afterwards
+    )
     half_written: int = 0
     emptied: int = 0  # times the store's file was found empty after acknowledged writes
     unreadable: int = 0
@@ -49,7 +51,9 @@ def count_acks(figures: Figures, acks: Acks) -> None:
     figures.error_types = dict(types)
 
 
-def read_state(store: str, path: Path, workspace: str) -> tuple[dict[str, Any] | None, str]:
+def read_state(
+    store: str, path: Path, workspace: str
+) -> tuple[dict[str, Any] | None, str]:
     """(sessions by id, "") when the store opens and reads; (None, reason) when it does not.
 
     SQLite must also pass ``verify_integrity()``.
@@ -108,11 +112,16 @@ def lost_writes(
     the same field that was attempted (acknowledged, failed, or in flight at a kill).
     """
     attempted_set, acked_set = set(attempted), set(acked)
-    later: dict[tuple[Any, ...], list[Any]] = {}  # field -> values of later attempted writes
+    later: dict[tuple[Any, ...], list[Any]] = (
+        {}
+    )  # field -> values of later attempted writes
     lost = []
     for op in reversed(ops):
         key, value = _value(op)
-        if op["i"] in acked_set and _seen(sessions, key) not in (value, *later.get(key, ())):
+        if op["i"] in acked_set and _seen(sessions, key) not in (
+            value,
+            *later.get(key, ()),
+        ):
             lost.append(op["i"])
         if op["i"] in attempted_set:
             later.setdefault(key, []).append(value)

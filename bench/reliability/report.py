@@ -1,5 +1,6 @@
 """The report: the Markdown table and notes (``markdown``), the machine it ran on
-(``environment``), and ``report.md`` and ``results.json`` as saved (``saved_texts``, ``save``)."""
+(``environment``), and ``report.md`` and ``results.json`` as saved (``saved_texts``, ``save``).
+"""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ COLUMNS = (
 )  # fmt: skip
 
 
-def markdown(results: list[Figures], params: dict[str, Any], env: dict[str, Any]) -> str:
+def markdown(
+    results: list[Figures], params: dict[str, Any], env: dict[str, Any]
+) -> str:
     lines = [
         "# Reliability: the JSON store and the SQLite store under the same load",
         "",
@@ -32,7 +35,10 @@ def markdown(results: list[Figures], params: dict[str, Any], env: dict[str, Any]
         f"{params['seed']}. Python {env['python']}, SQLite {env['sqlite']}, {env['cpus']} CPUs.",
         "",
         "| " + " | ".join(title for title, _ in COLUMNS) + " |",
-        "|" + "|".join("---" if key in ("scenario", "store") else "---:" for _, key in COLUMNS)
+        "|"
+        + "|".join(
+            "---" if key in ("scenario", "store") else "---:" for _, key in COLUMNS
+        )
         + "|",
     ]
     for fig in results:
@@ -64,7 +70,9 @@ def markdown(results: list[Figures], params: dict[str, Any], env: dict[str, Any]
         lines.append(f"- {fig.scenario}, {fig.store}: " + "; ".join(extra))
         lines += [f"  - {note}" for note in fig.notes[:10]]
         if len(fig.notes) > 10:
-            lines.append(f"  - ... and {len(fig.notes) - 10} more notes in results.json")
+            lines.append(
+                f"  - ... and {len(fig.notes) - 10} more notes in results.json"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -88,10 +96,16 @@ def saved_texts(
 ) -> tuple[str, str]:
     """The texts of report.md and results.json. The scratch folder is this machine's: they name
     files relative to it (``<work>``), and no other folder of this machine."""
-    from bench.environment import scrub  # here: the workers load this package on its own
+    from bench.environment import (
+        scrub,
+    )  # here: the workers load this package on its own
 
     report = scrub(markdown(results, params, env).replace(str(work_dir), "<work>"))
-    payload = {"params": params, "environment": env, "results": [asdict(r) for r in results]}
+    payload = {
+        "params": params,
+        "environment": env,
+        "results": [asdict(r) for r in results],
+    }
     data = scrub(json.dumps(payload, indent=2).replace(str(work_dir), "<work>"))
     return report, data + "\n"
 

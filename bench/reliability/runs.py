@@ -38,7 +38,12 @@ def store_path(store: str, root: Path) -> Path:
 
 
 def run_concurrent(
-    store: str, processes: int, writes: int, root: Path, seed: int = 1, dsn: str | None = None
+    store: str,
+    processes: int,
+    writes: int,
+    root: Path,
+    seed: int = 1,
+    dsn: str | None = None,
 ) -> Figures:
     """``processes`` workers × ``writes`` mixed writes on one store at once (``dsn``: the
     PostgreSQL database, for ``store="postgres"``)."""
@@ -69,7 +74,9 @@ def run_concurrent(
             figures.notes.append(f"worker {worker} hung and was killed after an hour")
         if proc.returncode != 0:
             note = stderr_note(root, f"c-{worker}")
-            figures.notes.append(f"worker {worker} exited with {proc.returncode}: {note}")
+            figures.notes.append(
+                f"worker {worker} exited with {proc.returncode}: {note}"
+            )
     sessions, reason = read_state(store, path, workspace)
     if sessions is None:
         figures.unreadable = 1
@@ -81,7 +88,11 @@ def run_concurrent(
         count_acks(figures, acks)
         figures.attempted += acks.processed
         attempted = [*acks.acked, *acks.errors, *acks.raw]
-        lost = acks.acked if sessions is None else lost_writes(ops, acks.acked, attempted, sessions)
+        lost = (
+            acks.acked
+            if sessions is None
+            else lost_writes(ops, acks.acked, attempted, sessions)
+        )
         figures.lost += len(lost)
         figures.sessions_lost += len(created_sessions(ops, lost))
         if sessions is not None:
@@ -91,7 +102,11 @@ def run_concurrent(
 
 
 def run_kills(
-    store: str, kills: int, root: Path, seed: int = 1, max_delay: float = 1.0,
+    store: str,
+    kills: int,
+    root: Path,
+    seed: int = 1,
+    max_delay: float = 1.0,
     writes: int | None = None,
 ) -> Figures:
     """One writer killed with SIGKILL at a random moment, ``kills`` times, on one store.
@@ -126,18 +141,24 @@ def run_kills(
         if not acks.ready:
             note = stderr_note(root, f"{prefix}0")
             figures.notes.append(f"round {round_}: the writer did not start: {note}")
-        planned = acks.processed + 1 if writes is None else min(writes, acks.processed + 1)
+        planned = (
+            acks.processed + 1 if writes is None else min(writes, acks.processed + 1)
+        )
         ops = plan_ops(seed, 0, planned, prefix)  # those it made, and the next one
         attempted = [*acks.acked, *acks.errors, *acks.raw]
         if not acks.done and acks.ready and acks.processed < len(ops):
-            attempted.append(acks.processed)  # the write in flight at the kill (writes go in order)
+            attempted.append(
+                acks.processed
+            )  # the write in flight at the kill (writes go in order)
         count_acks(figures, acks)
         figures.attempted += len(attempted)
         figures.kills_mid_run += int(acks.ready and not acks.done)
         history.append((round_, ops, acks, attempted))
         if left_empty(store, path) and any(h_acks.acked for _, _, h_acks, _ in history):
             figures.emptied += 1
-            figures.notes.append(f"round {round_}: the store's file was left empty by the kill")
+            figures.notes.append(
+                f"round {round_}: the store's file was left empty by the kill"
+            )
         sessions, reason = read_state(store, path, workspace)
         if sessions is None:
             figures.unreadable += 1

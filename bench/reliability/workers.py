@@ -31,7 +31,9 @@ def run_worker(spec: dict[str, Any]) -> int:
     """
     from ait42_session import SessionError
 
-    ops = itertools.islice(iter_ops(spec["seed"], spec["worker"], spec["prefix"]), spec["writes"])
+    ops = itertools.islice(
+        iter_ops(spec["seed"], spec["worker"], spec["prefix"]), spec["writes"]
+    )
     fd = os.open(spec["ack"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
 
     def say(line: str) -> None:
@@ -54,7 +56,9 @@ def run_worker(spec: dict[str, Any]) -> int:
         except SessionError as exc:
             say(f"{op['i']} !{type(exc).__name__}")
             continue
-        except Exception as exc:  # a raw exception: the contract says it must never happen
+        except (
+            Exception
+        ) as exc:  # a raw exception: the contract says it must never happen
             say(f"{op['i']} !!{type(exc).__name__}")
             continue
         say(str(op["i"]))
@@ -70,7 +74,9 @@ class Acks:
     done: bool = False
     acked: list[int] = field(default_factory=list)
     errors: dict[int, str] = field(default_factory=dict)  # write index -> error type
-    raw: dict[int, str] = field(default_factory=dict)  # write index -> raw exception type
+    raw: dict[int, str] = field(
+        default_factory=dict
+    )  # write index -> raw exception type
 
     @property
     def processed(self) -> int:
@@ -119,7 +125,8 @@ sys.exit(reliability.run_worker(json.loads(Path(sys.argv[2]).read_text(encoding=
 def start_worker(spec: dict[str, Any], folder: Path) -> subprocess.Popen[bytes]:
     """``run_worker(spec)`` in a new Python process, in ``folder`` (not ``python -m bench``:
     this package is loaded by path, so nothing else is imported, and no folder of this project
-    is put first on the import path). Its stderr goes to ``stderr-<prefix><worker>.txt``."""
+    is put first on the import path). Its stderr goes to ``stderr-<prefix><worker>.txt``.
+    """
     name = f"{spec['prefix']}{spec['worker']}"
     spec_path = folder / f"spec-{name}.json"
     spec_path.write_text(json.dumps(spec), encoding="utf-8")
@@ -134,7 +141,11 @@ def start_worker(spec: dict[str, Any], folder: Path) -> subprocess.Popen[bytes]:
 def stderr_note(folder: Path, spec_name: str) -> str:
     """The last line the worker wrote to stderr (its exception, if it died of one)."""
     try:
-        lines = (folder / f"stderr-{spec_name}.txt").read_text("utf-8", "replace").split("\n")
+        lines = (
+            (folder / f"stderr-{spec_name}.txt")
+            .read_text("utf-8", "replace")
+            .split("\n")
+        )
     except OSError:
         return ""
     lines = [line for line in lines if line.strip()]

@@ -39,13 +39,23 @@ def iter_ops(seed: int, worker: int, prefix: str) -> Iterator[dict[str, Any]]:
             op = {"op": "create", "sid": sid, "text": _text(rng, 40)}
         elif roll < 0.6:
             sid = rng.choice(sessions)
-            op = {"op": "message", "sid": sid, "mid": f"{sid}-m{i}", "text": _text(rng, 30)}
+            op = {
+                "op": "message",
+                "sid": sid,
+                "mid": f"{sid}-m{i}",
+                "text": _text(rng, 30),
+            }
         elif roll < 0.8:
             op = {"op": "status", "sid": rng.choice(sessions), "instance": rng.randrange(INSTANCES),
                   "status": rng.choice(STATUSES)}  # fmt: skip
         else:
             sid = rng.choice(sessions)
-            op = {"op": "update", "sid": sid, "task": f"task of {sid}, version {i}", "files": i}
+            op = {
+                "op": "update",
+                "sid": sid,
+                "task": f"task of {sid}, version {i}",
+                "files": i,
+            }
         op["i"] = i
         yield op
 

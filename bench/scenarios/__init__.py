@@ -31,4 +31,6 @@ __all__ = [
 
 SCENARIOS: dict[str, Scenario] = {s.name: s for s in (*READS, *WRITES)}
 # Which scenario's measured cost stands for each operation of the day trace.
-TRACE_SCENARIO: dict[str, str] = {op: s.name for s in SCENARIOS.values() for op in s.trace_ops}
+TRACE_SCENARIO: dict[str, str] = {
+    op: s.name for s in SCENARIOS.values() for op in s.trace_ops
+}

@@ -59,7 +59,9 @@ class Scenario:
     on_repository: Callable[[Any, Context], Case]
     on_sql_floor: Callable[[SqlFloor, Context], Case]
     on_json_floor: Callable[[JsonFloor, Context], Case]
-    trace_ops: tuple[str, ...] = ()  # trace operations whose cost this scenario measures
+    trace_ops: tuple[
+        str, ...
+    ] = ()  # trace operations whose cost this scenario measures
     seed_row: str | None = None  # the row of the seed README's table it checks
     target_ratio: float | None = None  # JSON store / SQLite store, from the seed
     target_ms: float | None = None  # SQLite median at 100 sessions, from the seed

@@ -99,7 +99,9 @@ def scenario_data(workload: Workload) -> dict[str, Any]:
     realistic = workload.profile == "realistic"
     text = corpus(workload.seed)
     rng = random.Random(f"scenario:{workload.seed}")
-    message_target = workload.session_json(_typical(workload, n // 5, need_instances=False))
+    message_target = workload.session_json(
+        _typical(workload, n // 5, need_instances=False)
+    )
     size = 600 if realistic else 90
     message = {
         "id": "bench-message",
@@ -114,9 +116,13 @@ def scenario_data(workload: Workload) -> dict[str, Any]:
     targets = {
         "get": workload.session_json(_typical(workload, n // 2, need_instances=False)),
         # indexes from n on are not in the store
-        "create": workload.session_json(_typical(workload, n, need_instances=False, stored=False)),
+        "create": workload.session_json(
+            _typical(workload, n, need_instances=False, stored=False)
+        ),
         "update": update,
-        "delete": workload.session_json(_typical(workload, n // 4, need_instances=False)),
+        "delete": workload.session_json(
+            _typical(workload, n // 4, need_instances=False)
+        ),
         "message": message_target,
         "status": status,
     }

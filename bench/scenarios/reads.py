@@ -26,7 +26,9 @@ __all__ = ["READS"]
 # --- answers ----------------------------------------------------------------------------------
 
 
-def _sessions(fact: dict[str, Any], whole: bool, limit: int | None = None) -> Callable[[Any], None]:
+def _sessions(
+    fact: dict[str, Any], whole: bool, limit: int | None = None
+) -> Callable[[Any], None]:
     """The sessions (or summaries) a query must return: how many, in which order."""
     want = fact["count"] if limit is None else min(limit, fact["count"])
 
@@ -42,13 +44,17 @@ def _sessions(fact: dict[str, Any], whole: bool, limit: int | None = None) -> Ca
 
 def _rows(want: int) -> Callable[[Any], None]:
     """A floor's answer: its first list holds ``want`` session rows."""
-    return lambda got: expect(len(got[0]) == want, f"expected {want} rows, got {len(got[0])}")
+    return lambda got: expect(
+        len(got[0]) == want, f"expected {want} rows, got {len(got[0])}"
+    )
 
 
 def _whole_file(floor: JsonFloor, ctx: Context) -> Case:
     """Every read on the JSON floor: the file decoded whole."""
     n = ctx.data["n"]
-    return Case(floor.models, lambda got: expect(len(got) == n, f"{len(got)} sessions != {n}"))
+    return Case(
+        floor.models, lambda got: expect(len(got) == n, f"{len(got)} sessions != {n}")
+    )
 
 
 def _query(name: str, fact: str, columns: str = sql.SESSION_COLUMNS) -> tuple[Any, Any]:
@@ -84,7 +90,9 @@ def _query(name: str, fact: str, columns: str = sql.SESSION_COLUMNS) -> tuple[An
 
 
 def _get_all_on_repository(repo: Any, ctx: Context) -> Case:
-    return Case(lambda: repo.get_all_sessions(ctx.workspace), _sessions(ctx.facts["all"], True))
+    return Case(
+        lambda: repo.get_all_sessions(ctx.workspace), _sessions(ctx.facts["all"], True)
+    )
 
 
 GET_ALL_SESSIONS = Scenario(
@@ -152,7 +160,9 @@ def _count_on_repository(repo: Any, ctx: Context) -> Case:
 
 
 def _count_on_sql_floor(floor: SqlFloor, ctx: Context) -> Case:
-    statement, params = count_statement(floor.ws, check_query(ctx.plan["running"][0], None))
+    statement, params = count_statement(
+        floor.ws, check_query(ctx.plan["running"][0], None)
+    )
     want = ctx.facts["running"]["count"]
     return Case(
         lambda: floor.scalar(statement, params),
@@ -177,9 +187,14 @@ def _search_on_repository(repo: Any, ctx: Context) -> Case:
 
     def check(hits: list[Any]) -> None:
         expect(len(hits) <= limit, "more hits than the limit")
-        expect(len(hits) >= at_least, f"expected at least {at_least} hits, got {len(hits)}")
+        expect(
+            len(hits) >= at_least, f"expected at least {at_least} hits, got {len(hits)}"
+        )
         for hit in hits:
-            expect(f"[{text}" in hit.snippet.casefold(), f"snippet without the match: {hit.snippet!r}")
+            expect(
+                f"[{text}" in hit.snippet.casefold(),
+                f"snippet without the match: {hit.snippet!r}",
+            )
 
     return Case(lambda: repo.search(ctx.workspace, text, limit), check)
 

@@ -56,12 +56,16 @@ def _create_on_repository(repo: Any, ctx: Context) -> Case:
 
 def _create_on_sql_floor(floor: SqlFloor, ctx: Context) -> Case:
     new = Prepared(WorktreeSession.from_json(ctx.data["create"]), floor.ws)
-    return Case(lambda: floor.create(new), _floor_answer, after=lambda: floor.delete(new.id))
+    return Case(
+        lambda: floor.create(new), _floor_answer, after=lambda: floor.delete(new.id)
+    )
 
 
 def _create_on_json_floor(floor: JsonFloor, ctx: Context) -> Case:
     new = session_record(ctx.data["create"])
-    return Case(lambda: floor.append(new), _floor_answer, after=lambda: floor.remove(new.id))
+    return Case(
+        lambda: floor.append(new), _floor_answer, after=lambda: floor.remove(new.id)
+    )
 
 
 CREATE_SESSION = Scenario(
@@ -83,20 +87,28 @@ def _versions(ctx: Context) -> list[WorktreeSession]:
 def _update_on_repository(repo: Any, ctx: Context) -> Case:
     versions = _versions(ctx)
     repo.update_session(ctx.workspace, versions[0])  # start from the stored original
-    update = _alternate([lambda v=v: repo.update_session(ctx.workspace, v) for v in versions])
+    update = _alternate(
+        [lambda v=v: repo.update_session(ctx.workspace, v) for v in versions]
+    )
     return Case(update, _returns(versions[0].id))
 
 
 def _update_on_sql_floor(floor: SqlFloor, ctx: Context) -> Case:
     versions = [Prepared(v, floor.ws) for v in _versions(ctx)]
-    floor.replace(versions[0])  # start from the stored original, as the repository case does
-    return Case(_alternate([lambda v=v: floor.replace(v) for v in versions]), _floor_answer)
+    floor.replace(
+        versions[0]
+    )  # start from the stored original, as the repository case does
+    return Case(
+        _alternate([lambda v=v: floor.replace(v) for v in versions]), _floor_answer
+    )
 
 
 def _update_on_json_floor(floor: JsonFloor, ctx: Context) -> Case:
     versions = [session_record(ctx.data["update"][v]) for v in ("a", "b")]
     floor.replace(versions[0])
-    return Case(_alternate([lambda v=v: floor.replace(v) for v in versions]), _floor_answer)
+    return Case(
+        _alternate([lambda v=v: floor.replace(v) for v in versions]), _floor_answer
+    )
 
 
 UPDATE_SESSION = Scenario(
@@ -121,12 +133,16 @@ def _delete_on_repository(repo: Any, ctx: Context) -> Case:
 
 def _delete_on_sql_floor(floor: SqlFloor, ctx: Context) -> Case:
     old = Prepared(WorktreeSession.from_json(ctx.data["delete"]), floor.ws)
-    return Case(lambda: floor.delete(old.id), _floor_answer, after=lambda: floor.create(old))
+    return Case(
+        lambda: floor.delete(old.id), _floor_answer, after=lambda: floor.create(old)
+    )
 
 
 def _delete_on_json_floor(floor: JsonFloor, ctx: Context) -> Case:
     old = session_record(ctx.data["delete"])
-    return Case(lambda: floor.remove(old.id), _floor_answer, after=lambda: floor.append(old))
+    return Case(
+        lambda: floor.remove(old.id), _floor_answer, after=lambda: floor.append(old)
+    )
 
 
 DELETE_SESSION = Scenario(
@@ -152,7 +168,9 @@ def _message_on_repository(repo: Any, ctx: Context) -> Case:
 
 def _message_on_sql_floor(floor: SqlFloor, ctx: Context) -> Case:
     session = ctx.data["message"]["session"]
-    message = message_params(0, 0, ChatMessage.from_json(ctx.data["message"]["message"]))
+    message = message_params(
+        0, 0, ChatMessage.from_json(ctx.data["message"]["message"])
+    )
     count = len(session["chatHistory"])
     return Case(
         lambda: floor.add_message(session["id"], message),
@@ -181,10 +199,15 @@ ADD_CHAT_MESSAGE = Scenario(
 # --- change an instance's status --------------------------------------------------------------
 
 
-def _status_calls(ctx: Context, set_status: Callable[[str, int, str], Any]) -> Callable[[], Any]:
+def _status_calls(
+    ctx: Context, set_status: Callable[[str, int, str], Any]
+) -> Callable[[], Any]:
     """Alternates instance 0 of the target session between two statuses, starting from (and
     first setting) the stored one."""
-    session_id, statuses = ctx.data["status"]["session"]["id"], ctx.data["status"]["statuses"]
+    session_id, statuses = (
+        ctx.data["status"]["session"]["id"],
+        ctx.data["status"]["statuses"],
+    )
     toggle = _alternate([lambda s=s: set_status(session_id, 0, s) for s in statuses])
     toggle()  # the stored status, so the timed calls alternate from where the store is
     return toggle
@@ -192,7 +215,9 @@ def _status_calls(ctx: Context, set_status: Callable[[str, int, str], Any]) -> C
 
 def _status_on_repository(repo: Any, ctx: Context) -> Case:
     def set_status(session_id: str, instance_id: int, status: str) -> None:
-        return repo.update_instance_status(ctx.workspace, session_id, instance_id, status)
+        return repo.update_instance_status(
+            ctx.workspace, session_id, instance_id, status
+        )
 
     return Case(_status_calls(ctx, set_status), _nothing)
 
@@ -211,4 +236,10 @@ UPDATE_INSTANCE_STATUS = Scenario(
     trace_ops=("update_instance_status",),
 )  # fmt: skip
 
-WRITES = (CREATE_SESSION, UPDATE_SESSION, DELETE_SESSION, ADD_CHAT_MESSAGE, UPDATE_INSTANCE_STATUS)
+WRITES = (
+    CREATE_SESSION,
+    UPDATE_SESSION,
+    DELETE_SESSION,
+    ADD_CHAT_MESSAGE,
+    UPDATE_INSTANCE_STATUS,
+)
