@@ -137,6 +137,9 @@ class PostgresDatabase:
                 if attempt == attempts:
                     raise _error_for(exc, self.name) from exc
                 time.sleep(random.uniform(0.002, 0.02) * attempt)
+            except (UnicodeEncodeError, OverflowError) as exc:
+                # psycopg cannot send it: text with a lone surrogate (as for SQLite).
+                raise ValidationError(f"{self.name}: a value cannot be stored: {exc}") from exc
             except PoolTimeout as exc:
                 raise DatabaseError(f"{self.name}: no connection free: {exc}") from exc
             except psycopg.Error as exc:
