@@ -91,5 +91,15 @@ class UnavailableStore:
 def _answer(dispatcher: Dispatcher, line: bytes, sink: BinaryIO) -> None:
     response = dispatcher.handle(line)
     if response is not None:
-        sink.write(response + b"\n")
-        sink.flush()
+        _write_all(sink, response + b"\n")
+
+
+def _write_all(sink: BinaryIO, data: bytes) -> None:
+    """Write all of ``data``: a signal that arrives while a large answer waits for the pipe
+    makes ``write`` return after part of it (CPython hands back the count written so far).
+    """
+    view = memoryview(data)
+    while view:
+        written = sink.write(view)
+        view = view[written or 0 :]
+    sink.flush()
