@@ -23,7 +23,7 @@ from ait42_session.workspace import compute_workspace_hash
 
 from conftest import SAMPLE_SESSIONS, make_instance, make_message, make_session
 
-COMMANDS = ["import", "export", "verify", "optimize", "stats", "search"]
+COMMANDS = ["import", "export", "verify", "optimize", "purge", "stats", "search"]
 
 
 def run(
@@ -188,6 +188,8 @@ def test_import_export_verify_stats_search_optimize_end_to_end(
 
     optimized = on("optimize")
     assert optimized.returncode == 0 and "Optimized" in optimized.stdout
+    purged = on("purge", "--json")
+    assert purged.returncode == 0 and json.loads(purged.stdout)["purged"] is True
 
 
 def test_the_editor_fixture_as_serde_writes_it_round_trips_byte_for_byte(on, tmp_path):
@@ -281,7 +283,9 @@ def test_a_missing_sessions_folder_is_a_one_line_error(tmp_path):
     )
 
 
-@pytest.mark.parametrize("command", ["export", "verify", "optimize", "stats", "search"])
+@pytest.mark.parametrize(
+    "command", ["export", "verify", "optimize", "purge", "stats", "search"]
+)
 def test_commands_other_than_import_need_an_existing_database(
     command, tmp_path, ait42_home
 ):

@@ -2,8 +2,9 @@
 
 Sessions hold prompts, agent output and chat: folders are 0700 and every file 0600 (database,
 WAL, shared memory, JSON files, exports, backups) even under a permissive umask; text a change
-replaced is gone from the files after a checkpoint; and no call through one workspace's path
-can read or change another's sessions, whatever id it guesses.
+replaced or a delete removed leaves every read at once and the files at the next purge
+(``Database.purge``, run by ``optimize``); and no call through one workspace's path can read
+or change another's sessions, whatever id it guesses.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import stat
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import apsw
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -175,7 +177,7 @@ def stored_bytes(kind: str, tmp_path: Path) -> bytes:
 
 
 @pytest.mark.parametrize("kind", ["json", "sqlite"])
-def test_text_replaced_by_an_update_is_not_left_in_the_files_after_a_checkpoint(
+def test_text_replaced_by_an_update_is_not_left_in_the_files_after_optimize(
     tmp_path, workspace, kind
 ):
     with open_store(kind, tmp_path / kind) as store:
@@ -210,6 +212,48 @@ def test_without_the_checkpoint_the_old_text_waits_in_the_wal_until_optimize(
         )
         assert SECRETS["output"].encode() in stored_bytes("sqlite", tmp_path)
         store.pool.optimize()
+        assert SECRETS["output"].encode() not in stored_bytes("sqlite", tmp_path)
+
+
+def test_a_deleted_session_leaves_every_read_at_once_and_the_files_at_the_purge(
+    tmp_path, workspace
+):
+    with SqliteSessionRepository.with_path(
+        tmp_path / "sqlite" / "sessions.db"
+    ) as store:
+        store.create_session(workspace, secret_session())
+        store.create_session(workspace, make_session("other", instances=2, messages=3))
+        store.pool.optimize()
+        store.delete_session(workspace, "session_1")
+
+        assert [s.id for s in store.get_all_sessions(workspace)] == ["other"]
+        for name, secret in SECRETS.items():
+            assert store.search(workspace, secret) == [], name
+            assert (
+                store.count_sessions(workspace, SessionFilters(search_query=secret))
+                == 0
+            )
+        store.pool.purge()
+        after = stored_bytes("sqlite", tmp_path)
+        assert store.get_session(workspace, "other").id == "other"
+    for name, secret in SECRETS.items():
+        assert secret.encode() not in after, name
+
+
+def test_before_the_purge_a_deleted_outputs_words_wait_in_the_index(
+    tmp_path, workspace
+):
+    """Why the purge is needed: deletes leave delete markers, the old words stay until then."""
+    with SqliteSessionRepository.with_path(
+        tmp_path / "sqlite" / "sessions.db"
+    ) as store:
+        store.create_session(workspace, secret_session())
+        store.create_session(workspace, make_session("other", instances=2, messages=3))
+        store.pool.optimize()
+        store.delete_session(workspace, "session_1")
+        store.pool.connection().wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_TRUNCATE)
+        assert SECRETS["output"].encode() in stored_bytes("sqlite", tmp_path)
+        store.pool.purge()
         assert SECRETS["output"].encode() not in stored_bytes("sqlite", tmp_path)
 
 

@@ -24,7 +24,7 @@ from ait42_session import sql, sqlite_rows
 from ait42_session.db import migration_scripts
 from ait42_session.queries import check_query
 from ait42_session.sqlite_rows import count_statement, select_statement, session_params
-from conftest import at, make_message, make_session
+from conftest import at, make_instance, make_message, make_session
 
 WS_HASH_PLACEHOLDER = "0123456789abcdef"
 
@@ -480,3 +480,46 @@ def test_a_new_database_is_marked_as_ours(tmp_path):
         assert pool.connection().pragma("application_id") == 0x41493432
     with DbPool(tmp_path / "s.db") as pool:  # and opens again
         assert pool.schema_version == len(migration_scripts())
+
+
+def test_a_database_of_schema_4_upgrades_in_place_to_deferred_purge(
+    tmp_path, workspace
+):
+    """Migration 0005 on a file made by the previous schema: the sessions stay, search works,
+    deletes stop rewriting the index, and the purge drops the deleted words."""
+    from ait42_session.workspace import workspace_identity
+
+    path = tmp_path / "old.db"
+    con = apsw.Connection(str(path))
+    con.pragma("journal_mode", "wal")
+    for number, _name, script in migration_scripts()[:4]:
+        with con:
+            con.execute(script)
+            con.pragma("user_version", number)
+    ws, real_path = workspace_identity(workspace)
+    session = make_session(
+        "kept", instances=[make_instance(0, output="log okapiupgrade " * 50)]
+    )
+    with con:
+        con.execute(sql.ENSURE_WORKSPACE, {"hash": ws, "path": real_path, "now": at(0)})
+        sqlite_rows.insert_session(con, ws, session)
+    con.close()
+
+    with SqliteSessionRepository.with_path(path) as repo:
+        assert repo.pool.schema_version == 5
+        settings = (
+            repo.pool.connection()
+            .execute("SELECT v FROM fts_outputs_config WHERE k = 'secure-delete'")
+            .fetchall()
+        )
+        assert settings == [(0,)]
+        assert repo.get_session(workspace, "kept").to_json() == session.to_json()
+        assert [h.session_id for h in repo.search(workspace, "okapiupgrade")] == [
+            "kept"
+        ]
+        repo.delete_session(workspace, "kept")
+        assert repo.search(workspace, "okapiupgrade") == []
+        repo.pool.purge()
+        assert repo.pool.verify_integrity()
+    files = b"".join(p.read_bytes() for p in tmp_path.glob("old.db*"))
+    assert b"okapiupgrade" not in files

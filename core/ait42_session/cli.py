@@ -1,5 +1,5 @@
-"""The ``ait42-session`` command line: import, export, verify, optimize, stats, search, serve,
-workspaces, prune, backup, restore.
+"""The ``ait42-session`` command line: import, export, verify, optimize, purge, stats, search,
+serve, workspaces, prune, backup, restore.
 
 Each command opens the store, calls one library function and prints the result (``--json``
 for scripts). ``--db`` names a SQLite file or a PostgreSQL server (``postgresql://...``); every
@@ -273,6 +273,22 @@ def cmd_optimize(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    with _open_existing(args) as repo:
+        if _on_server(args):
+            repo.database.optimize()
+            note = ("VACUUM ran; PostgreSQL makes the space of deleted rows reusable but does "
+                    "not overwrite it")  # fmt: skip
+        else:
+            repo.pool.purge()
+            note = "deleted and replaced text is gone from the database and its WAL"
+    if args.json:
+        _emit_json({"purged": True, "note": note})
+    else:
+        print(f"Purged: {note}")
+    return EXIT_OK
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
     with _open_existing(args) as repo:
         stats = store_stats(repo)
@@ -487,6 +503,12 @@ def build_parser() -> argparse.ArgumentParser:
         "Runs PRAGMA optimize, VACUUM when deleted data left free pages, and truncates the "
         "write-ahead log (on PostgreSQL: VACUUM (ANALYZE) of the tables); reports the bytes "
         "freed.",
+    )  # fmt: skip
+    command(
+        "purge", cmd_purge, "Make deleted and replaced text unrecoverable from the files.",
+        "Deletes and updates hide old text from every read at once; its words stay in the "
+        "full-text indexes' older segments until this (or optimize) merges them and truncates "
+        "the write-ahead log. Takes longer the larger the indexes.",
     )  # fmt: skip
     command(
         "stats", cmd_stats, "Show sizes and counts.",

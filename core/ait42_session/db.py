@@ -390,10 +390,22 @@ class Database:
                     return False
         return True
 
+    def purge(self) -> None:
+        """Make deleted and replaced text unrecoverable from the files: merge each full-text
+        index into one segment (which drops the words of deleted text; until then they are
+        unreachable through the API but still in the file) and truncate the WAL. Its cost grows
+        with the size of the indexes; ``optimize`` runs it first."""
+        con = self._connection_ready()
+        self.write(lambda c: [c.execute(statement) for statement in sql.PURGE_FTS])
+        with self.translate_errors():
+            con.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_TRUNCATE)
+
     def optimize(self) -> int:
-        """PRAGMA optimize; VACUUM when pages are free (deleted sessions leave them); then a
-        truncating WAL checkpoint. How many bytes the database and its WAL shrank by."""
+        """``purge``; PRAGMA optimize; VACUUM when pages are free (deleted sessions and the
+        purge leave them); then a truncating WAL checkpoint. How many bytes the database and
+        its WAL shrank by."""
         before = self._bytes_on_disk()
+        self.purge()
         con = self._connection_ready()
         with self.translate_errors():
             con.pragma("optimize")

@@ -218,6 +218,15 @@ REBUILD_FTS = [
     "INSERT INTO fts_outputs (fts_outputs) VALUES ('rebuild')",
 ]
 
+# Merging each full-text index into one segment drops the words of deleted and replaced text
+# (see migrations/sqlite/0005_deferred_purge.sql). A no-op for an index already merged.
+PURGE_FTS = [
+    "INSERT INTO fts_tasks (fts_tasks) VALUES ('optimize')",
+    "INSERT INTO fts_messages (fts_messages) VALUES ('optimize')",
+    "INSERT INTO fts_outputs (fts_outputs) VALUES ('optimize')",
+    "INSERT INTO session_trigrams (session_trigrams) VALUES ('optimize')",
+]
+
 # --- checks (Database.verify_integrity, ait42-session verify) -------------------------------
 
 INTEGRITY_CHECK = "PRAGMA integrity_check"

@@ -139,7 +139,9 @@ class PostgresDatabase:
                 time.sleep(random.uniform(0.002, 0.02) * attempt)
             except (UnicodeEncodeError, OverflowError) as exc:
                 # psycopg cannot send it: text with a lone surrogate (as for SQLite).
-                raise ValidationError(f"{self.name}: a value cannot be stored: {exc}") from exc
+                raise ValidationError(
+                    f"{self.name}: a value cannot be stored: {exc}"
+                ) from exc
             except PoolTimeout as exc:
                 raise DatabaseError(f"{self.name}: no connection free: {exc}") from exc
             except psycopg.Error as exc:
