@@ -23,14 +23,15 @@ RESAMPLES = 4000
 
 
 def summary(values: Sequence[float]) -> dict[str, float]:
-    """Median, quartiles, 95th percentile, extremes, count (seconds)."""
+    """Median, quartiles, 95th and 99th percentiles, extremes, count (seconds)."""
     data = np.asarray(values, dtype=float)
-    q1, median, q3, p95 = np.percentile(data, [25, 50, 75, 95])
+    q1, median, q3, p95, p99 = np.percentile(data, [25, 50, 75, 95, 99])
     return {
         "median": float(median),
         "q1": float(q1),
         "q3": float(q3),
         "p95": float(p95),
+        "p99": float(p99),
         "min": float(data.min()),
         "max": float(data.max()),
         "mad": float(statistics.median(abs(v - median) for v in data)),

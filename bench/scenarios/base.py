@@ -65,6 +65,7 @@ class Scenario:
     seed_row: str | None = None  # the row of the seed README's table it checks
     target_ratio: float | None = None  # JSON store / SQLite store, from the seed
     target_ms: float | None = None  # SQLite median at 100 sessions, from the seed
+    opens_with_write: bool = False  # its case writes once before the first timed call
     notes: dict[str, str] = field(default_factory=dict)
 
 

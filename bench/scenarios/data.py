@@ -19,7 +19,7 @@ from ..workloads import MAIN_WORKSPACE, Workload, format_time
 __all__ = ["SCENARIOS_VERSION", "QueryPlan", "query_plan", "scenario_data"]
 
 # Bump when query_plan or scenario_data change: cached facts and scenario data are redone.
-SCENARIOS_VERSION = 2
+SCENARIOS_VERSION = 3
 
 QueryPlan = dict[str, tuple[SessionFilters | None, SessionSort | None, int | None]]
 
@@ -93,6 +93,29 @@ def _changed(data: dict[str, Any], workload: Workload) -> dict[str, Any]:
     return changed
 
 
+STREAM_OUTPUT_CHARS, STREAM_STEP_CHARS = 200_000, 1_000
+
+
+def _streaming(data: dict[str, Any], workload: Workload) -> dict[str, dict[str, Any]]:
+    """``data`` while its agent runs: the first instance's output at 200 KB (``a``) and the
+    same output grown by 1 KB (``b``), as the editor saves it between two reads of the pane.
+    """
+    rng = random.Random(f"stream:{workload.seed}")
+    text = corpus(workload.seed)
+    output = text.output(rng, STREAM_OUTPUT_CHARS)
+    grown = output + text.output(rng, STREAM_STEP_CHARS)
+    versions = {}
+    for name, value in (("a", output), ("b", grown)):
+        version = {
+            **data,
+            "status": "running",
+            "instances": [dict(i) for i in data["instances"]],
+        }
+        version["instances"][0].update(status="running", output=value)
+        versions[name] = version
+    return versions
+
+
 def scenario_data(workload: Workload) -> dict[str, Any]:
     """Everything a worker needs besides the store: targets, new and changed sessions."""
     n = workload.n
@@ -112,6 +135,7 @@ def scenario_data(workload: Workload) -> dict[str, Any]:
     }
     update = workload.session_json(_typical(workload, n // 3))
     status = workload.session_json(_typical(workload, n // 6))
+    streaming = workload.session_json(_typical(workload, n // 7))
     first = status["instances"][0]["status"] if status["instances"] else "running"
     targets = {
         "get": workload.session_json(_typical(workload, n // 2, need_instances=False)),
@@ -140,6 +164,7 @@ def scenario_data(workload: Workload) -> dict[str, Any]:
         "get": targets["get"],
         "create": targets["create"],
         "update": {"a": update, "b": _changed(update, workload)},
+        "stream": _streaming(streaming, workload),
         "delete": targets["delete"],
         "message": {"session": message_target, "message": message},
         "status": {

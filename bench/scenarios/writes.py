@@ -79,13 +79,15 @@ CREATE_SESSION = Scenario(
 # --- update -----------------------------------------------------------------------------------
 
 
-def _versions(ctx: Context) -> list[WorktreeSession]:
-    """The stored original and the version the editor writes when the session finishes."""
-    return [WorktreeSession.from_json(ctx.data["update"][v]) for v in ("a", "b")]
+def _versions(ctx: Context, key: str = "update") -> list[WorktreeSession]:
+    """The two versions an update alternates between: ``update``, the stored original and the
+    one the editor writes when the session finishes; ``stream``, an output of 200 KB and the
+    same grown by 1 KB."""
+    return [WorktreeSession.from_json(ctx.data[key][v]) for v in ("a", "b")]
 
 
-def _update_on_repository(repo: Any, ctx: Context) -> Case:
-    versions = _versions(ctx)
+def _update_on_repository(repo: Any, ctx: Context, key: str = "update") -> Case:
+    versions = _versions(ctx, key)
     repo.update_session(ctx.workspace, versions[0])  # start from the stored original
     update = _alternate(
         [lambda v=v: repo.update_session(ctx.workspace, v) for v in versions]
@@ -93,8 +95,8 @@ def _update_on_repository(repo: Any, ctx: Context) -> Case:
     return Case(update, _returns(versions[0].id))
 
 
-def _update_on_sql_floor(floor: SqlFloor, ctx: Context) -> Case:
-    versions = [Prepared(v, floor.ws) for v in _versions(ctx)]
+def _update_on_sql_floor(floor: SqlFloor, ctx: Context, key: str = "update") -> Case:
+    versions = [Prepared(v, floor.ws) for v in _versions(ctx, key)]
     floor.replace(
         versions[0]
     )  # start from the stored original, as the repository case does
@@ -103,8 +105,8 @@ def _update_on_sql_floor(floor: SqlFloor, ctx: Context) -> Case:
     )
 
 
-def _update_on_json_floor(floor: JsonFloor, ctx: Context) -> Case:
-    versions = [session_record(ctx.data["update"][v]) for v in ("a", "b")]
+def _update_on_json_floor(floor: JsonFloor, ctx: Context, key: str = "update") -> Case:
+    versions = [session_record(ctx.data[key][v]) for v in ("a", "b")]
     floor.replace(versions[0])
     return Case(
         _alternate([lambda v=v: floor.replace(v) for v in versions]), _floor_answer
@@ -115,7 +117,16 @@ UPDATE_SESSION = Scenario(
     "update_session", "write", "update_session(ws, changed session)",
     _update_on_repository, _update_on_sql_floor, _update_on_json_floor,
     trace_ops=("update_session",),
-    seed_row="Update session", target_ratio=15, target_ms=4.0,
+    seed_row="Update session", target_ratio=15, target_ms=4.0, opens_with_write=True,
+)  # fmt: skip
+
+
+STREAM_OUTPUT = Scenario(
+    "stream_output", "write", "update_session(ws, session whose 200 KB output grew by 1 KB)",
+    lambda repo, ctx: _update_on_repository(repo, ctx, "stream"),
+    lambda floor, ctx: _update_on_sql_floor(floor, ctx, "stream"),
+    lambda floor, ctx: _update_on_json_floor(floor, ctx, "stream"),
+    opens_with_write=True,
 )  # fmt: skip
 
 
@@ -233,12 +244,13 @@ def _status_on_json_floor(floor: JsonFloor, ctx: Context) -> Case:
 UPDATE_INSTANCE_STATUS = Scenario(
     "update_instance_status", "write", "update_instance_status(ws, id, 0, status)",
     _status_on_repository, _status_on_sql_floor, _status_on_json_floor,
-    trace_ops=("update_instance_status",),
+    trace_ops=("update_instance_status",), opens_with_write=True,
 )  # fmt: skip
 
 WRITES = (
     CREATE_SESSION,
     UPDATE_SESSION,
+    STREAM_OUTPUT,
     DELETE_SESSION,
     ADD_CHAT_MESSAGE,
     UPDATE_INSTANCE_STATUS,
