@@ -27,6 +27,7 @@ __all__ = [
 
 MAX_INTEGRITY_LINES = 20
 
+# ORPHANS and WORKSPACE_STATS are plain SQL that PostgreSQL runs as they are (postgres.health).
 COUNTS = """
 SELECT (SELECT count(*) FROM workspaces), (SELECT count(*) FROM sessions),
     (SELECT count(*) FROM instances), (SELECT count(*) FROM chat_messages),

@@ -169,13 +169,17 @@ def filter_in(column: str, prefix: str, count: int) -> str:
     return f"{column} IN ({', '.join(f':{prefix}{n}' for n in range(count))})"
 
 
+PAGE = " LIMIT :limit OFFSET :offset"
+
+
 @lru_cache(maxsize=256)
 def select_sessions(columns: str, where: tuple[str, ...], sort_field: str, descending: bool,
-                    paged: bool) -> str:  # fmt: skip
-    """A SELECT over sessions: the WHERE fragments ANDed, ordered by key then id."""
+                    paged: bool, page_clause: str = PAGE) -> str:  # fmt: skip
+    """A SELECT over sessions: the WHERE fragments ANDed, ordered by key then id; paged by
+    ``page_clause`` (PostgreSQL passes its own placeholders)."""
     direction = "DESC" if descending else "ASC"
     order = f"{SORT_EXPRESSIONS[sort_field]} {direction}, s.id {direction}"
-    page = " LIMIT :limit OFFSET :offset" if paged else ""
+    page = page_clause if paged else ""
     return f"SELECT {columns} FROM sessions AS s WHERE {' AND '.join(where)} ORDER BY {order}{page}"
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "insert_session",
     "replace_session",
     "write_children",
+    "field_filters",
     "where_clause",
     "select_statement",
     "count_statement",
@@ -301,24 +302,33 @@ def _index_text(con: apsw.Connection, pk: int, session: WorktreeSession) -> None
 # --- filtered queries ------------------------------------------------------------------------
 
 
+def field_filters(
+    ws: str, query: CheckedQuery, statements: Any = sql
+) -> tuple[list[str], dict[str, Any]]:
+    """The WHERE fragments and parameters of a query's workspace, types, statuses and dates,
+    from ``statements`` (this module's ``sql``, or ``postgres.sql``: the same names)."""
+    where = [statements.FILTER_WORKSPACE]
+    params: dict[str, Any] = {"ws": ws}
+    if query.types:
+        where.append(statements.filter_in("s.type", "type", len(query.types)))
+        params.update({f"type{n}": v for n, v in enumerate(query.types)})
+    if query.statuses:
+        where.append(statements.filter_in("s.status", "status", len(query.statuses)))
+        params.update({f"status{n}": v for n, v in enumerate(query.statuses)})
+    if query.from_ns is not None:
+        where.append(statements.FILTER_FROM)
+        params["from_ns"] = query.from_ns
+    if query.to_ns is not None:
+        where.append(statements.FILTER_TO)
+        params["to_ns"] = query.to_ns
+    return where, params
+
+
 def where_clause(
     ws: str, query: CheckedQuery
 ) -> tuple[tuple[str, ...], dict[str, Any]]:
     """The WHERE fragments (ANDed) and parameters of a checked query in workspace ``ws``."""
-    where = [sql.FILTER_WORKSPACE]
-    params: dict[str, Any] = {"ws": ws}
-    if query.types:
-        where.append(sql.filter_in("s.type", "type", len(query.types)))
-        params.update({f"type{n}": v for n, v in enumerate(query.types)})
-    if query.statuses:
-        where.append(sql.filter_in("s.status", "status", len(query.statuses)))
-        params.update({f"status{n}": v for n, v in enumerate(query.statuses)})
-    if query.from_ns is not None:
-        where.append(sql.FILTER_FROM)
-        params["from_ns"] = query.from_ns
-    if query.to_ns is not None:
-        where.append(sql.FILTER_TO)
-        params["to_ns"] = query.to_ns
+    where, params = field_filters(ws, query)
     if query.needle is not None:
         if len(query.needle) >= TRIGRAM:
             where.append(sql.FILTER_TRIGRAMS)

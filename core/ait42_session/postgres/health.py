@@ -15,7 +15,8 @@ from typing import Any
 import psycopg
 
 from ..from_json.phases import migration_status
-from ..health import StoreStats, VerifyReport, WorkspaceStats
+from ..from_json.sql import COUNT_IMPORT_SOURCES
+from ..health import ORPHANS, WORKSPACE_STATS, StoreStats, VerifyReport, WorkspaceStats
 from . import sql
 from .repository import PostgresSessionRepository
 
@@ -53,7 +54,7 @@ def verify_postgres(repo: PostgresSessionRepository) -> VerifyReport:
         report.fts = {"task words": tasks == 0, "output words": outputs == 0,
                       "message words": contents == 0}  # fmt: skip
         report.trigram_rows = sessions - tasks
-        no_ws, no_session_i, no_session_m = _row(con, sql.ORPHANS)
+        no_ws, no_session_i, no_session_m = _row(con, ORPHANS)
         report.orphans = {
             "sessions": no_ws,
             "instances": no_session_i,
@@ -71,8 +72,8 @@ def postgres_stats(repo: PostgresSessionRepository) -> StoreStats:
     status = migration_status(repo)
 
     def work(con: psycopg.Connection[Any]) -> tuple[Any, ...]:
-        workspaces = [WorkspaceStats(*row) for row in con.execute(sql.WORKSPACE_STATS)]
-        imported, troubled = _row(con, sql.COUNT_IMPORT_SOURCES)
+        workspaces = [WorkspaceStats(*row) for row in con.execute(WORKSPACE_STATS)]
+        imported, troubled = _row(con, COUNT_IMPORT_SOURCES)
         size, block = _row(con, sql.DATABASE_SIZE)
         return workspaces, imported, troubled, size, block
 

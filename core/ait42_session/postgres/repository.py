@@ -81,20 +81,7 @@ def _not_found(session_id: str) -> NotFoundError:
 
 
 def _where(ws: str, query: Any) -> tuple[tuple[str, ...], dict[str, Any]]:
-    where = [sql.FILTER_WORKSPACE]
-    params: dict[str, Any] = {"ws": ws}
-    if query.types:
-        where.append(sql.filter_in("s.type", "type", len(query.types)))
-        params.update({f"type{n}": v for n, v in enumerate(query.types)})
-    if query.statuses:
-        where.append(sql.filter_in("s.status", "status", len(query.statuses)))
-        params.update({f"status{n}": v for n, v in enumerate(query.statuses)})
-    if query.from_ns is not None:
-        where.append(sql.FILTER_FROM)
-        params["from_ns"] = query.from_ns
-    if query.to_ns is not None:
-        where.append(sql.FILTER_TO)
-        params["to_ns"] = query.to_ns
+    where, params = sqlite_rows.field_filters(ws, query, sql)
     if query.needle is not None:
         where.append(sql.FILTER_TEXT)
         params["like"] = _like(query.needle)

@@ -145,18 +145,17 @@ def filter_in(column: str, prefix: str, count: int) -> str:
     return f"{column} IN ({', '.join(f'%({prefix}{n})s' for n in range(count))})"
 
 
-@lru_cache(maxsize=256)
+PAGE = " LIMIT %(limit)s OFFSET %(offset)s"
+
+
 def select_sessions(columns: str, where: tuple[str, ...], sort_field: str, descending: bool,
                     paged: bool) -> str:  # fmt: skip
-    direction = "DESC" if descending else "ASC"
-    order = f"{SORT_EXPRESSIONS[sort_field]} {direction}, s.id {direction}"
-    page = " LIMIT %(limit)s OFFSET %(offset)s" if paged else ""
-    return f"SELECT {columns} FROM sessions AS s WHERE {' AND '.join(where)} ORDER BY {order}{page}"
+    return sqlite_sql.select_sessions(
+        columns, where, sort_field, descending, paged, PAGE
+    )
 
 
-@lru_cache(maxsize=256)
-def count_sessions(where: tuple[str, ...]) -> str:
-    return f"SELECT count(*) FROM sessions AS s WHERE {' AND '.join(where)}"
+count_sessions = sqlite_sql.count_sessions  # the same text: no placeholder of its own
 
 
 # --- full-text search: candidates by their words, best first; the exact phrase is checked after --
@@ -253,15 +252,6 @@ SELECT
     (SELECT count(*) FROM instances WHERE (output IS NULL) <> (output_words IS NULL)),
     (SELECT count(*) FROM chat_messages WHERE content_words IS NULL)"""
 
-ORPHANS = """
-SELECT
-    (SELECT count(*) FROM sessions AS s
-        WHERE NOT EXISTS (SELECT 1 FROM workspaces AS w WHERE w.hash = s.workspace_hash)),
-    (SELECT count(*) FROM instances AS i
-        WHERE NOT EXISTS (SELECT 1 FROM sessions AS s WHERE s.pk = i.session_pk)),
-    (SELECT count(*) FROM chat_messages AS m
-        WHERE NOT EXISTS (SELECT 1 FROM sessions AS s WHERE s.pk = m.session_pk))"""
-
 # Constraints PostgreSQL has not validated (added NOT VALID): rows may break them.
 UNVALIDATED_CONSTRAINTS = """
 SELECT count(*) FROM pg_constraint
@@ -282,21 +272,6 @@ JOIN pg_am AS am ON am.oid = c.relam
 WHERE am.amname = 'btree'
   AND i.indrelid IN ('workspaces'::regclass, 'sessions'::regclass, 'instances'::regclass,
                      'chat_messages'::regclass, 'import_sources'::regclass)"""
-
-WORKSPACE_STATS = """
-SELECT w.hash, w.path,
-    (SELECT count(*) FROM sessions AS s WHERE s.workspace_hash = w.hash),
-    (SELECT count(*) FROM instances AS i JOIN sessions AS s ON s.pk = i.session_pk
-        WHERE s.workspace_hash = w.hash),
-    (SELECT count(*) FROM chat_messages AS m JOIN sessions AS s ON s.pk = m.session_pk
-        WHERE s.workspace_hash = w.hash)
-FROM workspaces AS w
-ORDER BY 3 DESC, w.hash"""
-
-COUNT_IMPORT_SOURCES = """
-SELECT count(*) FILTER (WHERE session_count > issue_count),
-    count(*) FILTER (WHERE issue_count > 0)
-FROM import_sources"""
 
 DATABASE_SIZE = """
 SELECT pg_database_size(current_database()), current_setting('block_size')::int"""
