@@ -114,11 +114,16 @@ def _time_panel(ax: Any, results: dict[str, Any], name: str) -> None:
                 color=color,
                 label=None if measured else f"{LABELS[backend]} (projected)",
             )
+    _log_axes(ax, name, "seconds per call")
+
+
+def _log_axes(ax: Any, title: str, ylabel: str) -> None:
+    """Both axes logarithmic, against the number of sessions."""
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_title(name, fontsize=10)
+    ax.set_title(title, fontsize=10)
     ax.set_xlabel("sessions in the workspace")
-    ax.set_ylabel("seconds per call")
+    ax.set_ylabel(ylabel)
     ax.grid(True, which="both", alpha=0.3)
 
 
@@ -172,12 +177,7 @@ def _ratio_panel(ax: Any, results: dict[str, Any], name: str) -> None:
         title += f" (seed target {scenario.target_ratio:g}x)"
     ax.axhline(1.3, color="tab:gray", ls=":", lw=1, label="floor target 1.3x")
     ax.axhline(1.0, color="black", lw=0.5)
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_title(title, fontsize=10)
-    ax.set_xlabel("sessions in the workspace")
-    ax.set_ylabel("time ratio")
-    ax.grid(True, which="both", alpha=0.3)
+    _log_axes(ax, title, "time ratio")
 
 
 def _memory_panel(ax: Any, results: dict[str, Any], name: str) -> None:
@@ -208,12 +208,7 @@ def _memory_panel(ax: Any, results: dict[str, Any], name: str) -> None:
                 mfc="none",
                 color=color,
             )
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_title(name, fontsize=10)
-    ax.set_xlabel("sessions in the workspace")
-    ax.set_ylabel("peak MiB, one call")
-    ax.grid(True, which="both", alpha=0.3)
+    _log_axes(ax, name, "peak MiB, one call")
 
 
 def _draw(results: dict[str, Any], path: Path, panel: Any, title: str) -> str:

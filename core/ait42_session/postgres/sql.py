@@ -178,12 +178,7 @@ ORDER BY r DESC, i.pk"""
 
 # --- day-to-day operations -----------------------------------------------------------------------
 
-LIST_WORKSPACES = """
-SELECT w.hash, w.path,
-    (SELECT count(*) FROM sessions AS s WHERE s.workspace_hash = w.hash),
-    (SELECT s.updated_at FROM sessions AS s WHERE s.workspace_hash = w.hash
-        ORDER BY s.updated_ns DESC, s.id DESC LIMIT 1)
-FROM workspaces AS w ORDER BY w.hash"""
+LIST_WORKSPACES = sqlite_sql.LIST_WORKSPACES  # no placeholder: the same text
 WORKSPACE_KNOWN = "SELECT EXISTS (SELECT 1 FROM workspaces WHERE hash = %(ws)s)"
 PRUNABLE = """
 SELECT s.pk, s.id FROM sessions AS s
