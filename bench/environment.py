@@ -66,7 +66,9 @@ def describe() -> dict[str, Any]:
 
     import ait42_session
 
-    status = _git("status", "--porcelain", "--untracked-files=no")
+    # results/ is the harness's own output (an earlier run in the same checkout writes there):
+    # only a change to anything else means the code measured is not the commit named.
+    status = _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!results")
     return {
         "commit": _git("rev-parse", "HEAD"),
         "dirty": bool(status) if status is not None else None,
