@@ -302,11 +302,9 @@ class SqliteSessionRepository:
 
         def work(con: apsw.Connection) -> list[SearchHit]:
             hits = [
-                SearchHit(session_id, kind, snippet, rank, message_id, instance_id)
+                sqlite_rows.search_hit_from_row(kind, row)
                 for kind, statement in _SEARCHES
-                for session_id, message_id, instance_id, snippet, rank in con.execute(
-                    statement, params
-                )
+                for row in con.execute(statement, params)
             ]
             hits.sort(key=lambda hit: hit.rank)
             return hits[:limit]

@@ -22,7 +22,7 @@ import msgspec
 
 from . import sql
 from .models import I64_MAX, ChatMessage, WorktreeInstance, WorktreeSession
-from .queries import CheckedQuery, SessionSummary, joined_agent_names
+from .queries import CheckedQuery, SearchHit, SessionSummary, joined_agent_names
 from .timestamps import to_instant_ns
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "trigram_params",
     "session_from_row",
     "summary_from_row",
+    "search_hit_from_row",
     "sessions_from_rows",
     "assemble_sessions",
     "insert_session",
@@ -174,6 +175,15 @@ def summary_from_row(row: Sequence[Any], ws: str) -> SessionSummary:
         total_lines_deleted=deleted, workspace_hash=ws, instance_count=n_inst,
         message_count=n_msg,
     )  # fmt: skip
+
+
+def search_hit_from_row(kind: str, row: Sequence[Any]) -> SearchHit:
+    """A hit from a ``SEARCH_*`` row. A damaged full-text index can yield NULL ranks or ids,
+    which must surface as damage, not as a hit that breaks sorting or the contract's types."""
+    session_id, message_id, instance_id, snippet, rank = row
+    if not (isinstance(session_id, str) and isinstance(snippet, str) and isinstance(rank, float)):
+        raise msgspec.ValidationError(f"a {kind} search hit has damaged columns")
+    return SearchHit(session_id, kind, snippet, rank, message_id, instance_id)
 
 
 # INSTANCE_COLUMNS and MESSAGE_COLUMNS list the model's fields in order between session_pk and
