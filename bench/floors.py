@@ -4,12 +4,12 @@ A floor runs the statements ``SqliteSessionRepository`` runs, in the same transa
 text comes from ``ait42_session.sql`` and the parameters from ``ait42_session.sqlite_rows``,
 as the store's own - with every parameter prepared beforehand (``Prepared``) and every answer
 left as tuples. What the store spends above its floor is its Python layer: argument checks,
-workspace hashing, parameter building and model construction. ``tests/test_benchmarks.py``
+workspace hashing, parameter building (compressing outputs among it) and model construction. ``tests/test_benchmarks.py``
 checks, with APSW's statement tracer, that a floor executes exactly the store's statements.
 
 Both floor connections are configured as the store configures its own (WAL, synchronous
-NORMAL, foreign keys, secure delete, a 256-statement cache, the ``ait42_text_matches``
-function). The stdlib module links the system's SQLite, which may be too old for parts of the
+NORMAL, foreign keys, secure delete, a 256-statement cache, the ``ait42_text_matches`` and
+``ait42_unpack`` functions). The stdlib module links the system's SQLite, which may be too old for parts of the
 schema (FTS5 ``contentless_delete`` needs 3.43, ``secure-delete`` 3.44): such a scenario fails
 on that floor with the SQLite error, and the report shows it as not measurable there.
 """
@@ -24,6 +24,7 @@ import apsw
 
 from ait42_session import WorktreeSession, sql
 from ait42_session.queries import joined_agent_names, text_matches
+from ait42_session.stored_text import register_functions, unpack
 from ait42_session.sqlite_rows import (
     instance_params,
     message_params,
@@ -243,6 +244,7 @@ def open_floor(driver: str, path: Path, ws: str, real_path: str) -> SqlFloor:
         con.create_scalar_function(
             "ait42_text_matches", text_matches, 4, deterministic=True
         )
+        register_functions(con)
         con.config(apsw.SQLITE_DBCONFIG_DQS_DML, 0)
         con.config(apsw.SQLITE_DBCONFIG_DQS_DDL, 0)
         con.pragma("journal_mode", "wal")
@@ -254,6 +256,7 @@ def open_floor(driver: str, path: Path, ws: str, real_path: str) -> SqlFloor:
             str(path), timeout=5.0, isolation_level=None, cached_statements=256
         )
         con.create_function("ait42_text_matches", 4, text_matches, deterministic=True)
+        con.create_function("ait42_unpack", 1, unpack, deterministic=True)
         con.execute("PRAGMA journal_mode = wal")
         for name, value in _PRAGMAS:
             con.execute(f"PRAGMA {name} = {value}")

@@ -7,6 +7,7 @@ import json
 import os
 import stat
 from pathlib import Path
+from typing import Any
 
 import apsw
 import pytest
@@ -22,7 +23,7 @@ from ait42_session import (
 )
 from ait42_session import sql, sqlite_rows
 from ait42_session.db import migration_scripts
-from ait42_session.queries import check_query
+from ait42_session.queries import check_query, joined_agent_names
 from ait42_session.sqlite_rows import count_statement, select_statement, session_params
 from conftest import at, make_instance, make_message, make_session
 
@@ -482,31 +483,52 @@ def test_a_new_database_is_marked_as_ours(tmp_path):
         assert pool.schema_version == len(migration_scripts())
 
 
+def old_database(path: Path, schema: int, workspace: str, sessions: list[Any]) -> None:
+    """A database file as the code of ``schema`` made it: its migrations only, and rows
+    written as that code wrote them (outputs as plain text)."""
+    from ait42_session.workspace import workspace_identity
+
+    con = apsw.Connection(str(path))
+    con.pragma("journal_mode", "wal")
+    for number, _name, script in migration_scripts()[:schema]:
+        with con:
+            con.execute(script)
+            con.pragma("user_version", number)
+    ws, real_path = workspace_identity(workspace)
+    with con:
+        con.execute(sql.ENSURE_WORKSPACE, {"hash": ws, "path": real_path, "now": at(0)})
+        for session in sessions:
+            con.execute(sql.INSERT_SESSION, sqlite_rows.session_params(session, ws))
+            pk = con.last_insert_rowid()
+            for instance in session.instances:
+                con.execute(
+                    sql.UPSERT_INSTANCE,
+                    sqlite_rows.instance_params(pk, instance, packed=False),
+                )
+            for n, message in enumerate(session.chat_history):
+                con.execute(sql.UPSERT_MESSAGE, sqlite_rows.message_params(pk, n, message))
+            con.execute(
+                sql.INSERT_TRIGRAMS,
+                sqlite_rows.trigram_params(
+                    pk, session.task, session.id, joined_agent_names(session)
+                ),
+            )
+    con.close()
+
+
 def test_a_database_of_schema_4_upgrades_in_place_to_deferred_purge(
     tmp_path, workspace
 ):
     """Migration 0005 on a file made by the previous schema: the sessions stay, search works,
     deletes stop rewriting the index, and the purge drops the deleted words."""
-    from ait42_session.workspace import workspace_identity
-
     path = tmp_path / "old.db"
-    con = apsw.Connection(str(path))
-    con.pragma("journal_mode", "wal")
-    for number, _name, script in migration_scripts()[:4]:
-        with con:
-            con.execute(script)
-            con.pragma("user_version", number)
-    ws, real_path = workspace_identity(workspace)
     session = make_session(
         "kept", instances=[make_instance(0, output="log okapiupgrade " * 50)]
     )
-    with con:
-        con.execute(sql.ENSURE_WORKSPACE, {"hash": ws, "path": real_path, "now": at(0)})
-        sqlite_rows.insert_session(con, ws, session)
-    con.close()
+    old_database(path, 4, workspace, [session])
 
     with SqliteSessionRepository.with_path(path) as repo:
-        assert repo.pool.schema_version == 5
+        assert repo.pool.schema_version == len(migration_scripts())
         settings = (
             repo.pool.connection()
             .execute("SELECT v FROM fts_outputs_config WHERE k = 'secure-delete'")
@@ -523,3 +545,83 @@ def test_a_database_of_schema_4_upgrades_in_place_to_deferred_purge(
         assert repo.pool.verify_integrity()
     files = b"".join(p.read_bytes() for p in tmp_path.glob("old.db*"))
     assert b"okapiupgrade" not in files
+
+
+def test_a_database_of_schema_5_upgrades_to_compressed_outputs_with_the_same_answers(
+    tmp_path, workspace
+):
+    """Migration 0006 on a file made by the previous schema: long outputs become zstd frames,
+    short and missing ones stay as they were, and every read and search answers as a store
+    that held the same sessions from the start."""
+    long_output = "".join(f"step {n}: compiled module_{n} with okapiframe{n % 7}\n" for n in range(400))
+    sessions = [
+        make_session("long", instances=[make_instance(0, output=long_output),
+                                        make_instance(1, output="short okapiframe3"),
+                                        make_instance(2, output=None)], messages=2),
+        make_session("other", instances=[make_instance(0, output="okapiframe3 " * 80)]),
+    ]  # fmt: skip
+    old_database(tmp_path / "old.db", 5, workspace, sessions)
+    with SqliteSessionRepository.with_path(tmp_path / "new.db") as fresh:
+        for session in sessions:
+            fresh.create_session(workspace, session)
+        expected_search = [fresh.search(workspace, q) for q in ("okapiframe3", '"module_17 with"')]  # fmt: skip
+
+    with SqliteSessionRepository.with_path(tmp_path / "old.db") as repo:
+        assert repo.pool.schema_version == 6
+        stored = dict(
+            repo.pool.connection().execute(
+                "SELECT s.id || '/' || i.instance_id, typeof(i.output) FROM instances AS i "
+                "JOIN sessions AS s ON s.pk = i.session_pk"
+            )
+        )
+        assert stored == {"long/0": "blob", "long/1": "text", "long/2": "null", "other/0": "blob"}  # fmt: skip
+        assert {s.id: s.to_json() for s in repo.get_all_sessions(workspace)} == {
+            s.id: s.to_json() for s in sessions
+        }
+        assert [repo.search(workspace, q) for q in ("okapiframe3", '"module_17 with"')] == expected_search  # fmt: skip
+        assert expected_search[1] and expected_search[1][0].instance_id == 0
+        assert repo.pool.verify_integrity()
+        repo.delete_session(workspace, "long")
+        assert repo.search(workspace, "module_17") == []
+        repo.pool.purge()
+    files = b"".join(p.read_bytes() for p in tmp_path.glob("old.db*"))
+    assert b"module_17" not in files
+
+
+def test_long_outputs_are_stored_compressed_and_short_ones_as_text(tmp_path, workspace):
+    long_output = "".join(f"line {n}: built target_{n}\n" for n in range(300))
+    with SqliteSessionRepository.with_path(tmp_path / "sessions.db") as repo:
+        repo.create_session(workspace, make_session(instances=[
+            make_instance(0, output=long_output), make_instance(1, output="short")]))  # fmt: skip
+        stored = repo.pool.connection().execute(
+            "SELECT instance_id, output FROM instances ORDER BY instance_id"
+        ).fetchall()
+        assert stored[1] == (1, "short")
+        assert isinstance(stored[0][1], bytes)
+        assert len(stored[0][1]) < len(long_output) // 3
+        assert repo.get_session(workspace, "session_1").instances[0].output == long_output
+
+
+def test_a_damaged_compressed_output_is_store_corrupted_naming_the_file(
+    tmp_path, workspace
+):
+    from ait42_session.stored_text import pack
+
+    rng = __import__("random").Random(7)
+    output = " ".join(
+        "".join(rng.choice("abcdefgh") for _ in range(6)) for _ in range(400)
+    )
+    frame = pack(output)
+    assert isinstance(frame, bytes) and 1000 < len(frame) < 3000  # one page, findable
+    db = tmp_path / "sessions.db"
+    with SqliteSessionRepository.with_path(db) as repo:
+        repo.create_session(workspace, make_session(instances=[make_instance(0, output=output)]))  # fmt: skip
+        repo.pool.optimize()  # everything in the main file
+    content = db.read_bytes()
+    at = content.index(frame) + len(frame) // 2
+    db.write_bytes(content[:at] + bytes(64) + content[at + 64 :])
+    with SqliteSessionRepository.with_path(db) as repo:
+        with pytest.raises(StoreCorruptedError, match="sessions.db"):
+            repo.get_session(workspace, "session_1")
+        with pytest.raises(StoreCorruptedError, match="sessions.db"):
+            repo.get_all_sessions(workspace)

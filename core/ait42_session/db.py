@@ -27,6 +27,7 @@ from .errors import DatabaseError, MigrationError, SessionError, StoreCorruptedE
 from .errors import ValidationError
 from .paths import PRIVATE_FILE_MODE, default_db_path, make_private_dirs
 from .queries import text_matches
+from .stored_text import DamagedOutput, register_functions
 
 __all__ = ["Database", "DbPool", "SYNCHRONOUS_MODES"]
 
@@ -112,6 +113,7 @@ class _ErrorTranslation:
                 json.JSONDecodeError,
                 msgspec.DecodeError,
                 RecursionError,
+                DamagedOutput,
             ),
         ):
             # Stored text or JSON that does not decode was not written by this code: damage.
@@ -225,6 +227,7 @@ class Database:
                 con.create_scalar_function(
                     "ait42_text_matches", text_matches, 4, deterministic=True
                 )
+                register_functions(con)
                 con.config(apsw.SQLITE_DBCONFIG_DQS_DML, 0)
                 con.config(apsw.SQLITE_DBCONFIG_DQS_DDL, 0)
             except BaseException:

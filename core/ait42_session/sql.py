@@ -68,9 +68,18 @@ CLEAR_TRIGRAMS = "DELETE FROM session_trigrams"
 
 # --- instances ----------------------------------------------------------------------------
 
-INSTANCE_COLUMNS = """i.session_pk, i.instance_id, i.worktree_path, i.branch, i.agent_name,
-    i.status, i.tmux_session_id, i.output, i.start_time, i.end_time, i.files_changed,
+
+def instance_columns(output: str) -> str:
+    """The instance columns in the model's order, with ``output`` as the expression given."""
+    return f"""i.session_pk, i.instance_id, i.worktree_path, i.branch, i.agent_name,
+    i.status, i.tmux_session_id, {output}, i.start_time, i.end_time, i.files_changed,
     i.lines_added, i.lines_deleted, i.runtime, i.model, i.runtime_label, i.extra"""
+
+
+# A BLOB output is a zstd frame (stored_text); only those cost a call into Python.
+INSTANCE_COLUMNS = instance_columns(
+    "CASE WHEN typeof(i.output) = 'blob' THEN ait42_unpack(i.output) ELSE i.output END"
+)
 
 # Inserts a new instance, or rewrites a stored one only when something in it differs, so that
 # an unchanged output is not re-indexed.

@@ -22,6 +22,7 @@ import msgspec
 
 from . import sql
 from .models import I64_MAX, ChatMessage, WorktreeInstance, WorktreeSession
+from .stored_text import pack
 from .queries import CheckedQuery, SearchHit, SessionSummary, joined_agent_names
 from .timestamps import to_instant_ns
 
@@ -93,7 +94,11 @@ def session_params(session: WorktreeSession, ws: str) -> dict[str, Any]:
     }
 
 
-def instance_params(pk: int, instance: WorktreeInstance) -> dict[str, Any]:
+def instance_params(
+    pk: int, instance: WorktreeInstance, *, packed: bool = True
+) -> dict[str, Any]:
+    """The instance row's parameters; the output compressed as SQLite keeps it
+    (``stored_text.pack``), or as it is with ``packed=False`` (PostgreSQL compresses its own)."""
     return {
         "session_pk": pk,
         "instance_id": instance.instance_id,
@@ -102,7 +107,7 @@ def instance_params(pk: int, instance: WorktreeInstance) -> dict[str, Any]:
         "agent_name": instance.agent_name,
         "status": instance.status,
         "tmux_session_id": instance.tmux_session_id,
-        "output": instance.output,
+        "output": pack(instance.output) if packed else instance.output,
         "start_time": instance.start_time,
         "end_time": instance.end_time,
         "files_changed": instance.files_changed,

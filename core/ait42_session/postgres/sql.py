@@ -68,7 +68,7 @@ TOUCH_SESSION = "UPDATE sessions SET updated_at = %(updated_at)s, updated_ns = %
 
 # --- children ------------------------------------------------------------------------------------
 
-INSTANCE_COLUMNS = sqlite_sql.INSTANCE_COLUMNS
+INSTANCE_COLUMNS = sqlite_sql.instance_columns("i.output")
 MESSAGE_COLUMNS = sqlite_sql.MESSAGE_COLUMNS
 
 DELETE_INSTANCES_NOT_IN = """
