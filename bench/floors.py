@@ -43,7 +43,11 @@ _PRAGMAS = (
     ("secure_delete", "ON"),
     ("trusted_schema", "OFF"),
 )
-_SEARCHES = (sql.SEARCH_TASKS, sql.SEARCH_MESSAGES, sql.SEARCH_OUTPUTS)
+_SEARCHES = (
+    (sql.SEARCH_TASKS, sql.SNIPPETS_TASKS),
+    (sql.SEARCH_MESSAGES, sql.SNIPPETS_MESSAGES),
+    (sql.SEARCH_OUTPUTS, sql.SNIPPETS_OUTPUTS),
+)
 
 Rows = list[tuple[Any, ...]]
 
@@ -165,9 +169,25 @@ class SqlFloor:
         return self.read(work)
 
     def search(self, params: Any) -> list[Rows]:
-        return self.read(
-            lambda: [self.rows(statement, params) for statement in _SEARCHES]
-        )
+        """The hits of each kind, then the snippets of the ``limit`` best of all kinds."""
+
+        def work() -> list[Rows]:
+            found = [
+                (n, row)
+                for n, (statement, _) in enumerate(_SEARCHES)
+                for row in self.rows(statement, params)
+            ]
+            found.sort(key=lambda candidate: candidate[1][4])
+            del found[params["limit"] :]
+            snippets = []
+            for n, (_, statement) in enumerate(_SEARCHES):
+                rowids = [row[0] for of, row in found if of == n]
+                if rowids:
+                    chosen = {"query": params["query"], "rowids": sql.pk_list(rowids)}
+                    snippets.append(self.rows(statement, chosen))
+            return snippets
+
+        return self.read(work)
 
     def create(self, prepared: Prepared) -> int:
         def work() -> int:

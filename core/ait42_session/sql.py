@@ -198,32 +198,45 @@ def count_sessions(where: tuple[str, ...]) -> str:
 
 
 def pk_list(pks: Iterable[int]) -> str:
-    """Session pks as the JSON array ``json_each(:pks)`` reads."""
+    """Row ids (session pks, FTS rowids) as the JSON array ``json_each`` reads."""
     return "[" + ",".join(map(str, pks)) + "]"
 
 
 # --- full-text search ---------------------------------------------------------------------
 
 # One statement per kind; each ranked by bm25 and cut to the limit, then merged in Python.
+# Snippets come after the merge, for the hits kept only: snippet() reads the whole text (an
+# output of hundreds of KB, decompressed) and would otherwise run for every match.
 SEARCH_TASKS = """
-SELECT s.id, NULL, NULL, snippet(fts_tasks, 0, '[', ']', '…', 12), bm25(fts_tasks)
+SELECT fts_tasks.rowid, s.id, NULL, NULL, bm25(fts_tasks)
 FROM fts_tasks JOIN sessions AS s ON s.pk = fts_tasks.rowid
 WHERE fts_tasks MATCH :query AND s.workspace_hash = :ws
 ORDER BY bm25(fts_tasks) LIMIT :limit"""
 
 SEARCH_MESSAGES = """
-SELECT s.id, m.id, NULL, snippet(fts_messages, 0, '[', ']', '…', 12), bm25(fts_messages)
+SELECT fts_messages.rowid, s.id, m.id, NULL, bm25(fts_messages)
 FROM fts_messages JOIN chat_messages AS m ON m.pk = fts_messages.rowid
     JOIN sessions AS s ON s.pk = m.session_pk
 WHERE fts_messages MATCH :query AND s.workspace_hash = :ws
 ORDER BY bm25(fts_messages) LIMIT :limit"""
 
 SEARCH_OUTPUTS = """
-SELECT s.id, NULL, i.instance_id, snippet(fts_outputs, 0, '[', ']', '…', 12), bm25(fts_outputs)
+SELECT fts_outputs.rowid, s.id, NULL, i.instance_id, bm25(fts_outputs)
 FROM fts_outputs JOIN instances AS i ON i.pk = fts_outputs.rowid
     JOIN sessions AS s ON s.pk = i.session_pk
 WHERE fts_outputs MATCH :query AND s.workspace_hash = :ws
 ORDER BY bm25(fts_outputs) LIMIT :limit"""
+
+
+def _snippets(table: str) -> str:
+    return f"""
+SELECT rowid, snippet({table}, 0, '[', ']', '…', 12) FROM {table}
+WHERE {table} MATCH :query AND rowid IN (SELECT value FROM json_each(:rowids))"""
+
+
+SNIPPETS_TASKS = _snippets("fts_tasks")
+SNIPPETS_MESSAGES = _snippets("fts_messages")
+SNIPPETS_OUTPUTS = _snippets("fts_outputs")
 
 REBUILD_FTS = [
     "INSERT INTO fts_tasks (fts_tasks) VALUES ('rebuild')",

@@ -35,7 +35,8 @@ __all__ = [
     "trigram_params",
     "session_from_row",
     "summary_from_row",
-    "search_hit_from_row",
+    "search_candidate",
+    "search_hit",
     "sessions_from_rows",
     "assemble_sessions",
     "insert_session",
@@ -182,12 +183,21 @@ def summary_from_row(row: Sequence[Any], ws: str) -> SessionSummary:
     )  # fmt: skip
 
 
-def search_hit_from_row(kind: str, row: Sequence[Any]) -> SearchHit:
-    """A hit from a ``SEARCH_*`` row. A damaged full-text index can yield NULL ranks or ids,
-    which must surface as damage, not as a hit that breaks sorting or the contract's types."""
-    session_id, message_id, instance_id, snippet, rank = row
-    if not (isinstance(session_id, str) and isinstance(snippet, str) and isinstance(rank, float)):
+def search_candidate(kind: str, row: Sequence[Any]) -> tuple[str, Sequence[Any]]:
+    """``(kind, row)`` for a ``SEARCH_*`` row, checked: a damaged full-text index can yield
+    NULL ranks or ids, which must surface as damage, not break sorting or the contract's types.
+    """
+    _, session_id, _, _, rank = row
+    if not (isinstance(session_id, str) and isinstance(rank, float)):
         raise msgspec.ValidationError(f"a {kind} search hit has damaged columns")
+    return kind, row
+
+
+def search_hit(kind: str, row: Sequence[Any], snippet: Any) -> SearchHit:
+    """The hit of a checked ``SEARCH_*`` row with its snippet (``SNIPPETS_*``)."""
+    _, session_id, message_id, instance_id, rank = row
+    if not isinstance(snippet, str):
+        raise msgspec.ValidationError(f"a {kind} search hit has no snippet")
     return SearchHit(session_id, kind, snippet, rank, message_id, instance_id)
 
 
