@@ -4,14 +4,16 @@ A floor runs the statements ``SqliteSessionRepository`` runs, in the same transa
 text comes from ``ait42_session.sql`` and the parameters from ``ait42_session.sqlite_rows``,
 as the store's own - with every parameter prepared beforehand (``Prepared``) and every answer
 left as tuples. What the store spends above its floor is its Python layer: argument checks,
-workspace hashing, parameter building (compressing outputs among it) and model construction. ``tests/test_benchmarks.py``
-checks, with APSW's statement tracer, that a floor executes exactly the store's statements.
+workspace hashing, parameter building (compressing outputs among it) and model construction.
+``tests/test_benchmarks.py`` checks, with APSW's statement tracer, that a floor executes exactly
+the store's statements.
 
 Both floor connections are configured as the store configures its own (WAL, synchronous
 NORMAL, foreign keys, secure delete, a 256-statement cache, the ``ait42_text_matches`` and
-``ait42_unpack`` functions). The stdlib module links the system's SQLite, which may be too old for parts of the
-schema (FTS5 ``contentless_delete`` needs 3.43, ``secure-delete`` 3.44): such a scenario fails
-on that floor with the SQLite error, and the report shows it as not measurable there.
+``ait42_unpack`` functions). The stdlib module links the system's SQLite, which may be too old
+for parts of the schema (FTS5 ``contentless_delete`` needs 3.43, ``secure-delete`` 3.44): such
+a scenario fails on that floor with the SQLite error, and the report shows it as not
+measurable there.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from ait42_session.queries import joined_agent_names, text_matches
 from ait42_session.stored_text import register_functions, unpack
 from ait42_session.sqlite_rows import (
     instance_params,
+    search_rows,
     message_params,
     session_params,
     touch_params,
@@ -42,11 +45,6 @@ _PRAGMAS = (
     ("foreign_keys", "ON"),
     ("secure_delete", "ON"),
     ("trusted_schema", "OFF"),
-)
-_SEARCHES = (
-    (sql.SEARCH_TASKS, sql.SNIPPETS_TASKS),
-    (sql.SEARCH_MESSAGES, sql.SNIPPETS_MESSAGES),
-    (sql.SEARCH_OUTPUTS, sql.SNIPPETS_OUTPUTS),
 )
 
 Rows = list[tuple[Any, ...]]
@@ -168,26 +166,9 @@ class SqlFloor:
 
         return self.read(work)
 
-    def search(self, params: Any) -> list[Rows]:
-        """The hits of each kind, then the snippets of the ``limit`` best of all kinds."""
-
-        def work() -> list[Rows]:
-            found = [
-                (n, row)
-                for n, (statement, _) in enumerate(_SEARCHES)
-                for row in self.rows(statement, params)
-            ]
-            found.sort(key=lambda candidate: candidate[1][4])
-            del found[params["limit"] :]
-            snippets = []
-            for n, (_, statement) in enumerate(_SEARCHES):
-                rowids = [row[0] for of, row in found if of == n]
-                if rowids:
-                    chosen = {"query": params["query"], "rowids": sql.pk_list(rowids)}
-                    snippets.append(self.rows(statement, chosen))
-            return snippets
-
-        return self.read(work)
+    def search(self, params: Any) -> Rows:
+        """``(kind, row, snippet)`` of the best hits, by the store's own statements and merge."""
+        return self.read(lambda: search_rows(self.con, params))
 
     def create(self, prepared: Prepared) -> int:
         def work() -> int:

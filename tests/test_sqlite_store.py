@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import random
 import stat
 from pathlib import Path
 from typing import Any
@@ -506,7 +507,9 @@ def old_database(path: Path, schema: int, workspace: str, sessions: list[Any]) -
                     sqlite_rows.instance_params(pk, instance, packed=False),
                 )
             for n, message in enumerate(session.chat_history):
-                con.execute(sql.UPSERT_MESSAGE, sqlite_rows.message_params(pk, n, message))
+                con.execute(
+                    sql.UPSERT_MESSAGE, sqlite_rows.message_params(pk, n, message)
+                )
             con.execute(
                 sql.INSERT_TRIGRAMS,
                 sqlite_rows.trigram_params(
@@ -553,7 +556,9 @@ def test_a_database_of_schema_5_upgrades_to_compressed_outputs_with_the_same_ans
     """Migration 0006 on a file made by the previous schema: long outputs become zstd frames,
     short and missing ones stay as they were, and every read and search answers as a store
     that held the same sessions from the start."""
-    long_output = "".join(f"step {n}: compiled module_{n} with okapiframe{n % 7}\n" for n in range(400))
+    long_output = "".join(
+        f"step {n}: compiled module_{n} with okapiframe{n % 7}\n" for n in range(400)
+    )
     sessions = [
         make_session("long", instances=[make_instance(0, output=long_output),
                                         make_instance(1, output="short okapiframe3"),
@@ -593,13 +598,17 @@ def test_long_outputs_are_stored_compressed_and_short_ones_as_text(tmp_path, wor
     with SqliteSessionRepository.with_path(tmp_path / "sessions.db") as repo:
         repo.create_session(workspace, make_session(instances=[
             make_instance(0, output=long_output), make_instance(1, output="short")]))  # fmt: skip
-        stored = repo.pool.connection().execute(
-            "SELECT instance_id, output FROM instances ORDER BY instance_id"
-        ).fetchall()
+        stored = (
+            repo.pool.connection()
+            .execute("SELECT instance_id, output FROM instances ORDER BY instance_id")
+            .fetchall()
+        )
         assert stored[1] == (1, "short")
         assert isinstance(stored[0][1], bytes)
         assert len(stored[0][1]) < len(long_output) // 3
-        assert repo.get_session(workspace, "session_1").instances[0].output == long_output
+        assert (
+            repo.get_session(workspace, "session_1").instances[0].output == long_output
+        )
 
 
 def test_a_damaged_compressed_output_is_store_corrupted_naming_the_file(
@@ -607,7 +616,7 @@ def test_a_damaged_compressed_output_is_store_corrupted_naming_the_file(
 ):
     from ait42_session.stored_text import pack
 
-    rng = __import__("random").Random(7)
+    rng = random.Random(7)
     output = " ".join(
         "".join(rng.choice("abcdefgh") for _ in range(6)) for _ in range(400)
     )

@@ -209,7 +209,7 @@ def _search_on_sql_floor(floor: SqlFloor, ctx: Context) -> Case:
     at_least = _hits_at_least(ctx)
     return Case(
         lambda: floor.search(params),
-        lambda got: expect(sum(map(len, got)) >= at_least, "too few hits"),
+        lambda got: expect(len(got) >= at_least, "too few hits"),
     )
 
 

@@ -238,6 +238,13 @@ SNIPPETS_TASKS = _snippets("fts_tasks")
 SNIPPETS_MESSAGES = _snippets("fts_messages")
 SNIPPETS_OUTPUTS = _snippets("fts_outputs")
 
+# (hit kind, its search, its snippets), in the order hits of equal rank are returned.
+SEARCHES = (
+    ("task", SEARCH_TASKS, SNIPPETS_TASKS),
+    ("message", SEARCH_MESSAGES, SNIPPETS_MESSAGES),
+    ("output", SEARCH_OUTPUTS, SNIPPETS_OUTPUTS),
+)
+
 REBUILD_FTS = [
     "INSERT INTO fts_tasks (fts_tasks) VALUES ('rebuild')",
     "INSERT INTO fts_messages (fts_messages) VALUES ('rebuild')",

@@ -44,12 +44,6 @@ from .workspace import require_workspace_path, workspace_identity
 
 __all__ = ["SqliteSessionRepository"]
 
-_SEARCHES = (
-    ("task", sql.SEARCH_TASKS, sql.SNIPPETS_TASKS),
-    ("message", sql.SEARCH_MESSAGES, sql.SNIPPETS_MESSAGES),
-    ("output", sql.SEARCH_OUTPUTS, sql.SNIPPETS_OUTPUTS),
-)
-
 
 def _workspace(workspace_path: object) -> tuple[str, str]:
     """(hash, recorded path) of a workspace path; ValidationError when blank."""
@@ -301,23 +295,9 @@ class SqliteSessionRepository:
         params = {"query": expression, "ws": ws, "limit": min(limit, I64_MAX)}
 
         def work(con: apsw.Connection) -> list[SearchHit]:
-            found = [
-                sqlite_rows.search_candidate(kind, row)
-                for kind, statement, _ in _SEARCHES
-                for row in con.execute(statement, params)
-            ]
-            found.sort(key=lambda candidate: candidate[1][4])  # by rank, stable
-            del found[limit:]
-            snippets: dict[tuple[str, int], str] = {}
-            for kind, _, statement in _SEARCHES:
-                rowids = [row[0] for of, row in found if of == kind]
-                if rowids:
-                    chosen = {"query": expression, "rowids": sql.pk_list(rowids)}
-                    for rowid, snippet in con.execute(statement, chosen):
-                        snippets[kind, rowid] = snippet
             return [
-                sqlite_rows.search_hit(kind, row, snippets.get((kind, row[0])))
-                for kind, row in found
+                sqlite_rows.search_hit(kind, row, snippet)
+                for kind, row, snippet in sqlite_rows.search_rows(con, params)
             ]
 
         return self._pool.read(work)

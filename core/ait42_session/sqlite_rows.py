@@ -22,8 +22,8 @@ import msgspec
 
 from . import sql
 from .models import I64_MAX, ChatMessage, WorktreeInstance, WorktreeSession
-from .stored_text import pack
 from .queries import CheckedQuery, SearchHit, SessionSummary, joined_agent_names
+from .stored_text import pack
 from .timestamps import to_instant_ns
 
 __all__ = [
@@ -35,7 +35,7 @@ __all__ = [
     "trigram_params",
     "session_from_row",
     "summary_from_row",
-    "search_candidate",
+    "search_rows",
     "search_hit",
     "sessions_from_rows",
     "assemble_sessions",
@@ -99,7 +99,8 @@ def instance_params(
     pk: int, instance: WorktreeInstance, *, packed: bool = True
 ) -> dict[str, Any]:
     """The instance row's parameters; the output compressed as SQLite keeps it
-    (``stored_text.pack``), or as it is with ``packed=False`` (PostgreSQL compresses its own)."""
+    (``stored_text.pack``), or as it is with ``packed=False`` (PostgreSQL compresses its own).
+    """
     return {
         "session_pk": pk,
         "instance_id": instance.instance_id,
@@ -183,7 +184,7 @@ def summary_from_row(row: Sequence[Any], ws: str) -> SessionSummary:
     )  # fmt: skip
 
 
-def search_candidate(kind: str, row: Sequence[Any]) -> tuple[str, Sequence[Any]]:
+def _search_candidate(kind: str, row: Sequence[Any]) -> tuple[str, Sequence[Any]]:
     """``(kind, row)`` for a ``SEARCH_*`` row, checked: a damaged full-text index can yield
     NULL ranks or ids, which must surface as damage, not break sorting or the contract's types.
     """
@@ -193,8 +194,31 @@ def search_candidate(kind: str, row: Sequence[Any]) -> tuple[str, Sequence[Any]]
     return kind, row
 
 
+def search_rows(
+    con: Any, params: dict[str, Any]
+) -> list[tuple[str, Sequence[Any], Any]]:
+    """``(kind, row, snippet)`` of the ``params["limit"]`` best hits of every kind: each
+    kind's ``SEARCH_*`` statement, a stable merge by rank, then its ``SNIPPETS_*`` statement
+    for the hits kept only (``params``: ``query``, ``ws``, ``limit``)."""
+    found = [
+        _search_candidate(kind, row)
+        for kind, statement, _ in sql.SEARCHES
+        for row in con.execute(statement, params)
+    ]
+    found.sort(key=lambda candidate: candidate[1][4])  # by rank
+    del found[params["limit"] :]
+    snippets: dict[tuple[str, int], Any] = {}
+    for kind, _, statement in sql.SEARCHES:
+        rowids = [row[0] for of, row in found if of == kind]
+        if rowids:
+            chosen = {"query": params["query"], "rowids": sql.pk_list(rowids)}
+            for rowid, snippet in con.execute(statement, chosen):
+                snippets[kind, rowid] = snippet
+    return [(kind, row, snippets.get((kind, row[0]))) for kind, row in found]
+
+
 def search_hit(kind: str, row: Sequence[Any], snippet: Any) -> SearchHit:
-    """The hit of a checked ``SEARCH_*`` row with its snippet (``SNIPPETS_*``)."""
+    """The hit of one of ``search_rows``' answers."""
     _, session_id, message_id, instance_id, rank = row
     if not isinstance(snippet, str):
         raise msgspec.ValidationError(f"a {kind} search hit has no snippet")

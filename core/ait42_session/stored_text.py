@@ -26,7 +26,6 @@ COMPRESS_FROM = 512  # bytes of UTF-8; below this a frame's header eats most of 
 LEVEL = 3  # zstd's default: 2.7x on generated agent output, about 1 ms per 200 KB here
 
 
-
 class DamagedOutput(ValueError):
     """A stored output that does not decompress; ``Database`` reports it as
     ``StoreCorruptedError`` naming the file."""
@@ -73,7 +72,9 @@ def unpack(value: Any) -> Any:
     try:
         return _decompressor().decompress(value).decode("utf-8")
     except (zstandard.ZstdError, UnicodeDecodeError) as exc:
-        raise DamagedOutput(f"a stored agent output does not decompress ({exc})") from exc
+        raise DamagedOutput(
+            f"a stored agent output does not decompress ({exc})"
+        ) from exc
 
 
 def register_functions(con: apsw.Connection) -> None:
