@@ -734,6 +734,19 @@ def test_a_damaged_value_inside_a_database_is_store_corrupted_error_naming_it(
             repo.get_all_sessions(workspace)
 
 
+def test_damaged_stored_json_in_a_summary_is_store_corrupted_error_naming_it(
+    tmp_path, good_db
+):
+    """list_sessions builds summaries from single-statement reads: the same damage rule."""
+    content, workspace = good_db
+    old, new = DAMAGED_VALUES["JSON of runtime_mix"]
+    db = tmp_path / "sessions.db"
+    db.write_bytes(content.replace(old, new, 1))
+    with SqliteSessionRepository.with_path(db) as repo:
+        with pytest.raises(StoreCorruptedError, match="sessions.db"):
+            repo.list_sessions(workspace)
+
+
 NOT_SQLITE = {
     "random bytes": _RANDOM.randbytes(20_000),
     "zeros": b"\x00" * 8192,

@@ -342,13 +342,19 @@ class Database:
             return result
 
     def read_rows(
-        self, statement: str, params: Mapping[str, Any]
-    ) -> list[tuple[Any, ...]]:
-        """Every row of one statement. A single statement reads one snapshot by itself, so
-        this skips the BEGIN and COMMIT that ``read`` needs for several."""
+        self,
+        statement: str,
+        params: Mapping[str, Any],
+        build: Callable[[tuple[Any, ...]], Any] | None = None,
+    ) -> list[Any]:
+        """Every row of one statement, each made into ``build(row)`` when given (inside the
+        error translation, so a stored value that does not decode is reported as damage). A
+        single statement reads one snapshot by itself, so this skips the BEGIN and COMMIT
+        that ``read`` needs for several."""
         con = self._connection_ready()
         with self.translate_errors():
-            return con.execute(statement, params).fetchall()
+            rows = con.execute(statement, params)
+            return rows.fetchall() if build is None else list(map(build, rows))
 
     def write(self, work: Callable[[apsw.Connection], T]) -> T:
         """Run ``work`` in a ``BEGIN IMMEDIATE`` transaction: all of it commits, or none.

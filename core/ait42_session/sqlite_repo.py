@@ -271,8 +271,9 @@ class SqliteSessionRepository:
         ws, statement, params = _page(
             sql.SUMMARY_COLUMNS, workspace_path, filters, sort, limit, offset
         )
-        rows = self._pool.read_rows(statement, params)
-        return [sqlite_rows.summary_from_row(row, ws) for row in rows]
+        return self._pool.read_rows(
+            statement, params, lambda row: sqlite_rows.summary_from_row(row, ws)
+        )
 
     def count_sessions(
         self, workspace_path: str, filters: SessionFilters | None = None
@@ -306,9 +307,9 @@ class SqliteSessionRepository:
 
     def list_workspaces(self) -> list[WorkspaceInfo]:
         """Every workspace the store knows, by hash."""
-        return [
-            WorkspaceInfo(*row) for row in self._pool.read_rows(sql.LIST_WORKSPACES, {})
-        ]
+        return self._pool.read_rows(
+            sql.LIST_WORKSPACES, {}, lambda row: WorkspaceInfo(*row)
+        )
 
     def workspace_known(self, workspace_path: str) -> bool:
         """Whether any session was ever stored (or imported) for this workspace."""
