@@ -32,6 +32,7 @@ from ait42_session.sqlite_rows import (
     search_rows,
     message_params,
     session_params,
+    stored_outputs,
     touch_params,
     trigram_params,
 )
@@ -190,6 +191,9 @@ class SqlFloor:
         def work() -> None:
             pk = self.pk(prepared.id)
             self.con.execute(sql.UPDATE_SESSION, {**prepared.session, "pk": pk})
+            # read as the store reads them; the prepared outputs, compressed alike, already
+            # equal the unchanged ones
+            stored_outputs(self.con, pk)
             self._write_children(pk, prepared)
             self.con.execute(sql.DELETE_TRIGRAMS, {"pk": pk})
             self.con.execute(sql.INSERT_TRIGRAMS, {**prepared.trigrams, "pk": pk})

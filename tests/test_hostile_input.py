@@ -106,7 +106,8 @@ def mutated(
             items = data.get(draw(st.sampled_from(children)))
             if isinstance(items, list) and items and isinstance(items[0], dict):
                 target = items[0]
-        key = draw(st.one_of(st.sampled_from(sorted(target)), TEXT))
+        # a child replaced by an empty object earlier has no keys of its own to pick
+        key = draw(st.one_of(st.sampled_from(sorted(target)), TEXT) if target else TEXT)
         if draw(st.integers(0, 4)) == 0:
             target.pop(key, None)
         else:

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import apsw
+import msgspec
 import pytest
 
 from ait42_session import (
@@ -486,10 +487,14 @@ def test_a_new_database_is_marked_as_ours(tmp_path):
 
 def old_database(path: Path, schema: int, workspace: str, sessions: list[Any]) -> None:
     """A database file as the code of ``schema`` made it: its migrations only, and rows
-    written as that code wrote them (outputs as plain text)."""
+    written as that code wrote them (outputs as plain text before schema 6, compressed from
+    it on)."""
     from ait42_session.workspace import workspace_identity
 
+    from ait42_session.stored_text import register_functions
+
     con = apsw.Connection(str(path))
+    register_functions(con)
     con.pragma("journal_mode", "wal")
     for number, _name, script in migration_scripts()[:schema]:
         with con:
@@ -504,7 +509,7 @@ def old_database(path: Path, schema: int, workspace: str, sessions: list[Any]) -
             for instance in session.instances:
                 con.execute(
                     sql.UPSERT_INSTANCE,
-                    sqlite_rows.instance_params(pk, instance, packed=False),
+                    sqlite_rows.instance_params(pk, instance, packed=schema >= 6),
                 )
             for n, message in enumerate(session.chat_history):
                 con.execute(
@@ -534,7 +539,7 @@ def test_a_database_of_schema_4_upgrades_in_place_to_deferred_purge(
         assert repo.pool.schema_version == len(migration_scripts())
         settings = (
             repo.pool.connection()
-            .execute("SELECT v FROM fts_outputs_config WHERE k = 'secure-delete'")
+            .execute("SELECT v FROM fts_messages_config WHERE k = 'secure-delete'")
             .fetchall()
         )
         assert settings == [(0,)]
@@ -572,7 +577,7 @@ def test_a_database_of_schema_5_upgrades_to_compressed_outputs_with_the_same_ans
         expected_search = [fresh.search(workspace, q) for q in ("okapiframe3", '"module_17 with"')]  # fmt: skip
 
     with SqliteSessionRepository.with_path(tmp_path / "old.db") as repo:
-        assert repo.pool.schema_version == 6
+        assert repo.pool.schema_version == len(migration_scripts())
         stored = dict(
             repo.pool.connection().execute(
                 "SELECT s.id || '/' || i.instance_id, typeof(i.output) FROM instances AS i "
@@ -634,3 +639,95 @@ def test_a_damaged_compressed_output_is_store_corrupted_naming_the_file(
             repo.get_session(workspace, "session_1")
         with pytest.raises(StoreCorruptedError, match="sessions.db"):
             repo.get_all_sessions(workspace)
+        with pytest.raises(StoreCorruptedError, match="sessions.db"):
+            repo.search(workspace, output.split()[0])  # its snippet reads the output
+
+
+def test_a_database_of_schema_6_upgrades_to_a_contentless_output_index_with_the_same_answers(
+    tmp_path, workspace
+):
+    """Migration 0007 on a file made by the previous schema: the output index is rebuilt
+    without its copy of the text, and hits, ranks and snippets are those of a store that held
+    the same sessions from the start; a deleted output's words leave the file at the purge.
+    """
+    long_output = "".join(
+        f"step {n}: compiled module_{n} with okapiseven{n % 7}. " for n in range(400)
+    )
+    sessions = [
+        make_session("long", instances=[make_instance(0, output=long_output),
+                                        make_instance(1, output="short okapiseven3"),
+                                        make_instance(2, output=None)], messages=2),
+        make_session("other", instances=[make_instance(0, output="okapiseven3 " * 80)]),
+    ]  # fmt: skip
+    queries = ("okapiseven3", '"module_17 with"', "compiled okapiseven5")
+    old_database(tmp_path / "old.db", 6, workspace, sessions)
+    from ait42_session.fulltext import fts5_expression, query_terms
+    from ait42_session.stored_text import register_functions
+
+    con = apsw.Connection(str(tmp_path / "old.db"))
+    register_functions(con)
+    old_outputs = [  # what the index with its text answered: ranks and snippets
+        sorted(con.execute(
+            "SELECT bm25(fts_outputs), snippet(fts_outputs, 0, '[', ']', '…', 12) "
+            "FROM fts_outputs WHERE fts_outputs MATCH ?", (fts5_expression(query_terms(q)),)))
+        for q in queries
+    ]  # fmt: skip
+    con.close()
+    with SqliteSessionRepository.with_path(tmp_path / "new.db") as fresh:
+        for session in sessions:
+            fresh.create_session(workspace, session)
+        expected = [fresh.search(workspace, q) for q in queries]
+
+    with SqliteSessionRepository.with_path(tmp_path / "old.db") as repo:
+        assert repo.pool.schema_version == len(migration_scripts())
+        found = [repo.search(workspace, q) for q in queries]
+        assert found == expected
+        assert [
+            sorted((h.rank, h.snippet) for h in hits if h.kind == "output")
+            for hits in found
+        ] == old_outputs
+        assert found[1][0].snippet.startswith("…")  # cut out of the long output
+        assert "[module_17] [with]" in found[1][0].snippet
+        assert repo.pool.verify_integrity()
+        repo.delete_session(workspace, "long")
+        assert repo.search(workspace, "module_17") == []
+        repo.pool.purge()
+    files = b"".join(p.read_bytes() for p in tmp_path.glob("old.db*"))
+    assert b"module_17" not in files
+
+
+def test_a_streamed_save_rewrites_and_reindexes_only_the_output_that_grew(
+    tmp_path, workspace
+):
+    grown_from = "".join(f"line {n}: ran test_case_{n}\n" for n in range(300))
+    other = "".join(f"note {n}: nothing new here\n" for n in range(300))
+    session = make_session(instances=[make_instance(0, output=grown_from),
+                                      make_instance(1, output=other)])  # fmt: skip
+    with SqliteSessionRepository.with_path(tmp_path / "sessions.db") as repo:
+        repo.create_session(workspace, session)
+        con = repo.pool.connection()
+        con.execute(
+            "CREATE TEMP TABLE rewritten (instance_id INTEGER);"
+            "CREATE TEMP TRIGGER count_rewrites AFTER UPDATE OF output ON main.instances "
+            "WHEN old.output IS NOT new.output "
+            "BEGIN INSERT INTO rewritten VALUES (new.instance_id); END;"
+        )
+        stored_before = con.execute(
+            "SELECT output FROM instances WHERE instance_id = 1"
+        ).get
+        grown = session.instances[0].output + "line 300: okapistream passed\n"
+        streamed = msgspec.structs.replace(session, instances=[
+            msgspec.structs.replace(session.instances[0], output=grown), session.instances[1]])  # fmt: skip
+        repo.update_session(workspace, streamed)
+
+        assert con.execute("SELECT instance_id FROM rewritten").fetchall() == [(0,)]
+        assert (
+            con.execute("SELECT output FROM instances WHERE instance_id = 1").get
+            == stored_before
+        )
+        hits = repo.search(workspace, "okapistream")
+        assert [(h.instance_id, "[okapistream]" in h.snippet) for h in hits] == [
+            (0, True)
+        ]
+        assert repo.get_session(workspace, session.id).instances[0].output == grown
+        assert repo.pool.verify_integrity()

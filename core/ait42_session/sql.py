@@ -8,7 +8,7 @@ statements assembled at run time are the filtered queries, built from fixed frag
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
 SESSION_COLUMNS = """s.pk, s.id, s.type, s.task, s.status, s.created_at, s.updated_at,
     s.completed_at, s.model, s.timeout_seconds, s.preserve_worktrees, s.winner_id,
@@ -105,6 +105,9 @@ WHERE (worktree_path, branch, agent_name, status, tmux_session_id, output, start
        excluded.tmux_session_id, excluded.output, excluded.start_time, excluded.end_time,
        excluded.files_changed, excluded.lines_added, excluded.lines_deleted, excluded.runtime,
        excluded.model, excluded.runtime_label, excluded.extra)"""
+
+# What a replaced session's outputs are now, so that unchanged ones are kept as stored.
+STORED_OUTPUTS = "SELECT instance_id, output FROM instances WHERE session_pk = :session_pk"
 
 DELETE_INSTANCES_NOT_IN = """
 DELETE FROM instances WHERE session_pk = :session_pk
@@ -236,19 +239,44 @@ WHERE {table} MATCH :query AND rowid IN (SELECT value FROM json_each(:rowids))""
 
 SNIPPETS_TASKS = _snippets("fts_tasks")
 SNIPPETS_MESSAGES = _snippets("fts_messages")
-SNIPPETS_OUTPUTS = _snippets("fts_outputs")
 
-# (hit kind, its search, its snippets), in the order hits of equal rank are returned.
+# The output index keeps no text (migration 0007): the kept hits' outputs are read, and
+# scratch_index makes their snippets with the same snippet() call on a private table.
+OUTPUT_TEXTS = """
+SELECT pk, ait42_unpack(output) FROM instances
+WHERE pk IN (SELECT value FROM json_each(:rowids))"""
+
+SCRATCH_TABLE = (
+    "CREATE VIRTUAL TABLE scratch USING fts5(text, tokenize='unicode61 remove_diacritics 0')"
+)
+SCRATCH_INSERT = "INSERT INTO scratch (rowid, text) VALUES (?, ?)"
+SNIPPETS_SCRATCH = _snippets("scratch")
+
+
+class SearchKind(NamedTuple):
+    """One kind of hit: its search, and where its snippets come from - ``snippets`` on the
+    database, or for an index without the text, ``texts`` read there and snippets made by
+    ``scratch_index``."""
+
+    kind: str
+    search: str
+    snippets: str | None
+    texts: str | None = None
+
+
+# In the order hits of equal rank are returned.
 SEARCHES = (
-    ("task", SEARCH_TASKS, SNIPPETS_TASKS),
-    ("message", SEARCH_MESSAGES, SNIPPETS_MESSAGES),
-    ("output", SEARCH_OUTPUTS, SNIPPETS_OUTPUTS),
+    SearchKind("task", SEARCH_TASKS, SNIPPETS_TASKS),
+    SearchKind("message", SEARCH_MESSAGES, SNIPPETS_MESSAGES),
+    SearchKind("output", SEARCH_OUTPUTS, None, OUTPUT_TEXTS),
 )
 
 REBUILD_FTS = [
     "INSERT INTO fts_tasks (fts_tasks) VALUES ('rebuild')",
     "INSERT INTO fts_messages (fts_messages) VALUES ('rebuild')",
-    "INSERT INTO fts_outputs (fts_outputs) VALUES ('rebuild')",
+    # contentless: emptied, then filled from the stored outputs
+    "INSERT INTO fts_outputs (fts_outputs) VALUES ('delete-all')",
+    "INSERT INTO fts_outputs (rowid, output) SELECT pk, ait42_unpack(output) FROM instances",
 ]
 
 # Merging each full-text index into one segment drops the words of deleted and replaced text

@@ -20,7 +20,7 @@ from typing import Any, Callable, Sequence
 import apsw
 import msgspec
 
-from . import sql
+from . import scratch_index, sql
 from .models import I64_MAX, ChatMessage, WorktreeInstance, WorktreeSession
 from .queries import CheckedQuery, SearchHit, SessionSummary, joined_agent_names
 from .stored_text import pack
@@ -41,6 +41,7 @@ __all__ = [
     "assemble_sessions",
     "insert_session",
     "replace_session",
+    "stored_outputs",
     "write_children",
     "field_filters",
     "where_clause",
@@ -96,10 +97,11 @@ def session_params(session: WorktreeSession, ws: str) -> dict[str, Any]:
 
 
 def instance_params(
-    pk: int, instance: WorktreeInstance, *, packed: bool = True
+    pk: int, instance: WorktreeInstance, *, packed: bool = True, stored: Any = None
 ) -> dict[str, Any]:
     """The instance row's parameters; the output compressed as SQLite keeps it
-    (``stored_text.pack``), or as it is with ``packed=False`` (PostgreSQL compresses its own).
+    (``stored_text.pack``, which keeps ``stored``, the output stored now, when it is the same
+    text), or as it is with ``packed=False`` (PostgreSQL compresses its own).
     """
     return {
         "session_pk": pk,
@@ -109,7 +111,7 @@ def instance_params(
         "agent_name": instance.agent_name,
         "status": instance.status,
         "tmux_session_id": instance.tmux_session_id,
-        "output": pack(instance.output) if packed else instance.output,
+        "output": pack(instance.output, stored) if packed else instance.output,
         "start_time": instance.start_time,
         "end_time": instance.end_time,
         "files_changed": instance.files_changed,
@@ -198,22 +200,27 @@ def search_rows(
     con: Any, params: dict[str, Any]
 ) -> list[tuple[str, Sequence[Any], Any]]:
     """``(kind, row, snippet)`` of the ``params["limit"]`` best hits of every kind: each
-    kind's ``SEARCH_*`` statement, a stable merge by rank, then its ``SNIPPETS_*`` statement
-    for the hits kept only (``params``: ``query``, ``ws``, ``limit``)."""
+    kind's search statement, a stable merge by rank, then its snippets for the hits kept only
+    (``params``: ``query``, ``ws``, ``limit``)."""
     found = [
-        _search_candidate(kind, row)
-        for kind, statement, _ in sql.SEARCHES
-        for row in con.execute(statement, params)
+        _search_candidate(kind.kind, row)
+        for kind in sql.SEARCHES
+        for row in con.execute(kind.search, params)
     ]
     found.sort(key=lambda candidate: candidate[1][4])  # by rank
     del found[params["limit"] :]
     snippets: dict[tuple[str, int], Any] = {}
-    for kind, _, statement in sql.SEARCHES:
-        rowids = [row[0] for of, row in found if of == kind]
-        if rowids:
-            chosen = {"query": params["query"], "rowids": sql.pk_list(rowids)}
-            for rowid, snippet in con.execute(statement, chosen):
-                snippets[kind, rowid] = snippet
+    for kind in sql.SEARCHES:
+        rowids = [row[0] for of, row in found if of == kind.kind]
+        if not rowids:
+            continue
+        chosen = {"query": params["query"], "rowids": sql.pk_list(rowids)}
+        if kind.texts is None:
+            made = con.execute(kind.snippets, chosen)
+        else:
+            made = scratch_index.snippets(chosen, con.execute(kind.texts, chosen))
+        for rowid, snippet in made:
+            snippets[kind.kind, rowid] = snippet
     return [(kind, row, snippets.get((kind, row[0]))) for kind, row in found]
 
 
@@ -305,7 +312,7 @@ def insert_session(con: apsw.Connection, ws: str, session: WorktreeSession) -> i
     """Insert a validated session with its children and index rows; its new pk."""
     con.execute(sql.INSERT_SESSION, session_params(session, ws))
     pk = con.last_insert_rowid()
-    write_children(con, pk, session)
+    write_children(con, pk, session, {})
     _index_text(con, pk, session)
     return pk
 
@@ -315,13 +322,21 @@ def replace_session(
 ) -> None:
     """Make the stored session ``pk`` equal ``session`` whole, keeping its place (pk)."""
     con.execute(sql.UPDATE_SESSION, {**session_params(session, ws), "pk": pk})
-    write_children(con, pk, session)
+    write_children(con, pk, session, stored_outputs(con, pk))
     con.execute(sql.DELETE_TRIGRAMS, {"pk": pk})
     _index_text(con, pk, session)
 
 
-def write_children(con: apsw.Connection, pk: int, session: WorktreeSession) -> None:
-    """Make the stored children equal the session's, rewriting only rows that differ."""
+def stored_outputs(con: Any, pk: int) -> dict[int, Any]:
+    """The outputs stored now for session ``pk``, as stored, by instance id."""
+    return dict(con.execute(sql.STORED_OUTPUTS, {"session_pk": pk}))
+
+
+def write_children(
+    con: apsw.Connection, pk: int, session: WorktreeSession, stored: dict[int, Any]
+) -> None:
+    """Make the stored children equal the session's, rewriting only rows that differ;
+    ``stored``: the outputs stored now (``stored_outputs``), kept where unchanged."""
     con.execute(
         sql.DELETE_INSTANCES_NOT_IN,
         {
@@ -331,7 +346,11 @@ def write_children(con: apsw.Connection, pk: int, session: WorktreeSession) -> N
     )
     if session.instances:
         con.executemany(
-            sql.UPSERT_INSTANCE, [instance_params(pk, i) for i in session.instances]
+            sql.UPSERT_INSTANCE,
+            [
+                instance_params(pk, i, stored=stored.get(i.instance_id))
+                for i in session.instances
+            ],
         )
     con.execute(
         sql.DELETE_MESSAGES_FROM, {"session_pk": pk, "count": len(session.chat_history)}

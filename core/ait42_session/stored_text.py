@@ -6,8 +6,8 @@ shorter ones, and outputs that do not shrink, stay TEXT. A BLOB in ``instances.o
 always such a frame, so reading needs no flag: ``unpack`` returns TEXT as it is and
 decompresses a BLOB.
 
-The schema calls ``unpack`` as the SQL function ``ait42_unpack`` (the full-text index reads
-outputs through the view ``instance_texts``, and its triggers hand it the text) and migration
+The schema calls ``unpack`` as the SQL function ``ait42_unpack`` (the output index's triggers
+hand it the text, and search reads the kept hits' outputs for their snippets) and migration
 0006 calls ``pack`` as ``ait42_pack``, so every connection that opens the database registers
 both (``register_functions``). Writes compress in Python, where the text is at hand.
 """
@@ -51,15 +51,36 @@ def _decompressor() -> zstandard.ZstdDecompressor:
     return decompressor
 
 
-def pack(text: str | None) -> str | bytes | None:
-    """What to store for the output ``text``: a zstd frame when that is smaller, else the text."""
+def pack(text: str | None, stored: Any = None) -> str | bytes | None:
+    """What to store for the output ``text``: a zstd frame when that is smaller, else the text.
+
+    ``stored``, the value stored now, is returned as it is when it holds ``text``: an output
+    that did not change is neither compressed again nor rewritten (nor re-indexed).
+    """
     if text is None:
         return None
     data = text.encode("utf-8")
+    if stored is not None and _holds(stored, data):
+        return stored
     if len(data) < COMPRESS_FROM:
         return text
     frame = _compressor().compress(data)
     return frame if len(frame) < len(data) else text
+
+
+def _holds(stored: Any, data: bytes) -> bool:
+    """Whether the stored value ``stored`` is the UTF-8 text ``data``; a frame is decompressed
+    only when its recorded size is that of ``data`` (a grown output never is)."""
+    if stored.__class__ is str:
+        return stored.encode("utf-8") == data
+    if stored.__class__ is not bytes:
+        return False
+    try:
+        if zstandard.frame_content_size(stored) != len(data):
+            return False
+        return _decompressor().decompress(stored) == data
+    except zstandard.ZstdError:
+        return False  # damaged: what is written now replaces it
 
 
 def unpack(value: Any) -> Any:
