@@ -65,7 +65,31 @@ def pack(text: str | None, stored: Any = None) -> str | bytes | None:
     if len(data) < COMPRESS_FROM:
         return text
     frame = _compressor().compress(data)
-    return frame if len(frame) < len(data) else text
+    if len(frame) >= len(data):
+        return text
+    _remember(frame, text)
+    return frame
+
+
+# The output index's triggers ask ait42_unpack for the text of each frame just written; the
+# frames this thread made last are answered from memory instead of being decompressed again.
+# Keyed by length, so a read's unpack costs a dict lookup, and bytes are compared only on a
+# length match. A frame is only ever the compression of its text, so an equal frame is the
+# same text.
+RECENT_FRAMES = 16
+
+
+def _remember(frame: bytes, text: str) -> None:
+    recent = getattr(_local, "recent", None)
+    if recent is None or len(recent) >= RECENT_FRAMES:
+        recent = _local.recent = {}
+    recent[len(frame)] = (frame, text)
+
+
+def _recalled(frame: bytes) -> str | None:
+    recent = getattr(_local, "recent", None)
+    found = recent.get(len(frame)) if recent else None
+    return found[1] if found is not None and found[0] == frame else None
 
 
 def _holds(stored: Any, data: bytes) -> bool:
@@ -90,6 +114,9 @@ def unpack(value: Any) -> Any:
     """
     if value.__class__ is not bytes:
         return value
+    text = _recalled(value)
+    if text is not None:
+        return text
     try:
         return _decompressor().decompress(value).decode("utf-8")
     except (zstandard.ZstdError, UnicodeDecodeError) as exc:
