@@ -262,14 +262,16 @@ def beside_sqlite_table(results: dict[str, Any], backend: str) -> str:
     return "\n".join(lines) if len(lines) > 2 else ""
 
 
-WRITE_P99_TARGET_MS, FIRST_WRITE_TARGET = 5.0, 3.0  # issue 11, for a typical session
+FIRST_WRITE_TARGET = (
+    3.0  # issue 11; the p99 targets are the scenarios' own (write_p99_ms)
+)
 
 
 def writes_table(results: dict[str, Any]) -> str:
     """The SQLite store's single-session writes: median, p95, p99 against 5 ms, and the first
     call after opening the store (the probe's, one fresh process) against the median."""
     lines = [
-        "| Scenario | Sessions | Median (ms) | p95 (ms) | p99 (ms) | p99 within 5 ms "
+        "| Scenario | Sessions | Median (ms) | p95 (ms) | p99 (ms) | p99 within target "
         "| First call after open (ms) | First / median |",
         "|---|---:|---:|---:|---:|---|---:|---:|",
     ]
@@ -282,11 +284,8 @@ def writes_table(results: dict[str, Any]) -> str:
                 continue
             s = c.summary
             p99 = s.get("p99")
-            within = (
-                "—"
-                if p99 is None
-                else ("yes" if p99 * 1000 <= WRITE_P99_TARGET_MS else "NO")
-            )
+            target = SCENARIOS[name].write_p99_ms
+            within = "—" if p99 is None else ("yes" if p99 * 1000 <= target else "NO")
             first = first_ratio = "—"
             times = (c.probe or {}).get("times") or []
             if times and not SCENARIOS[name].opens_with_write:
@@ -308,9 +307,9 @@ def _writes_section(results: dict[str, Any]) -> str:
         return ""
     return f"""## Single-session writes on the SQLite store
 
-Issue 11's targets for a session of typical size: at most {WRITE_P99_TARGET_MS:g} ms at the 99th
-percentile, at every size, and a first write after opening the store at most
-{FIRST_WRITE_TARGET:g}x a steady one. Percentiles are of pyperf's values (each the mean of its
+Issue 11's targets: at most 5 ms at the 99th percentile for a session of typical size and
+25 ms for the store's largest (`update_largest`), at every size, and a first write after
+opening the store at most {FIRST_WRITE_TARGET:g}x a steady one. Percentiles are of pyperf's values (each the mean of its
 loop's calls). The first call is one sample per size: the probe's, in a fresh process that has
 just opened the store. Scenarios whose case writes once while it opens show none.
 `stream_output` is the editor saving a running session whose 200 KB agent output grew by 1 KB.

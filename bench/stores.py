@@ -123,8 +123,17 @@ class _Facts:
         self.instances = 0
         self.messages = 0
         self.tasks_with_word = 0
+        self.added = 0
+        self.largest = (-1, 0)  # (characters of text, index) of the largest session
 
     def add(self, session: WorktreeSession) -> None:
+        chars = (
+            len(session.task)
+            + sum(len(i.output or "") for i in session.instances)
+            + sum(len(m.content) for m in session.chat_history)
+        )
+        self.largest = max(self.largest, (chars, self.added))
+        self.added += 1
         self.instances += len(session.instances)
         self.messages += len(session.chat_history)
         self.tasks_with_word += SEARCH_WORD in tokens(session.task)
@@ -144,6 +153,7 @@ class _Facts:
             "instances": self.instances,
             "messages": self.messages,
             "tasks_with_word": self.tasks_with_word,
+            "largest": {"index": self.largest[1], "chars": self.largest[0]},
         }
         for name, (filters, sort, limit) in self.plan.items():
             query = check_query(filters, sort)

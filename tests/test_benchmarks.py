@@ -529,3 +529,21 @@ def test_committed_results_name_no_folder_of_this_machine() -> None:
                 path,
                 folder,
             )
+
+
+def test_the_facts_name_the_largest_session_of_the_main_workspace(
+    tmp_path: Path,
+) -> None:
+    workload = Workload("realistic", 30)
+    facts = build(workload, tmp_path / "cache", progress=False).facts()
+
+    def chars(data: dict[str, Any]) -> int:
+        return (
+            len(data["task"])
+            + sum(len(i["output"] or "") for i in data["instances"])
+            + sum(len(m["content"]) for m in data["chatHistory"])
+        )
+
+    sizes = [chars(workload.session_json(k)) for k in range(30)]
+    assert facts["largest"] == {"index": sizes.index(max(sizes)), "chars": max(sizes)}
+    assert max(sizes) > sorted(sizes)[15]  # a largest that differs from a typical one

@@ -16,10 +16,16 @@ from ait42_session import SessionFilters, SessionSort
 from ..text import SEARCH_WORD, SUBSTRING, corpus
 from ..workloads import MAIN_WORKSPACE, Workload, format_time
 
-__all__ = ["SCENARIOS_VERSION", "QueryPlan", "query_plan", "scenario_data"]
+__all__ = [
+    "SCENARIOS_VERSION",
+    "QueryPlan",
+    "largest_versions",
+    "query_plan",
+    "scenario_data",
+]
 
 # Bump when query_plan or scenario_data change: cached facts and scenario data are redone.
-SCENARIOS_VERSION = 4
+SCENARIOS_VERSION = 5
 
 QueryPlan = dict[str, tuple[SessionFilters | None, SessionSort | None, int | None]]
 
@@ -91,6 +97,14 @@ def _changed(data: dict[str, Any], workload: Workload) -> dict[str, Any]:
         if first.get("output") is not None:
             first["output"] += "\n[done] all checks passed"
     return changed
+
+
+def largest_versions(workload: Workload, index: int) -> dict[str, dict[str, Any]]:
+    """The two versions ``update_largest`` alternates between: session ``index`` as stored
+    (``a``, the store's largest, found while building) and as the editor writes it when it
+    finishes (``b``)."""
+    data = workload.session_json(index)
+    return {"a": data, "b": _changed(data, workload)}
 
 
 STREAM_OUTPUT_CHARS, STREAM_STEP_CHARS = 200_000, 1_000

@@ -15,6 +15,7 @@ from ait42_session.sqlite_rows import message_params
 from ..floors import Prepared, SqlFloor
 from ..json_floor import JsonFloor, message_record, session_record
 from .base import Case, Context, Scenario, expect
+from .data import largest_versions
 
 __all__ = ["WRITES"]
 
@@ -79,11 +80,20 @@ CREATE_SESSION = Scenario(
 # --- update -----------------------------------------------------------------------------------
 
 
+def _version_data(ctx: Context, key: str) -> list[dict[str, Any]]:
+    """The two versions an update alternates between, as JSON: ``update``, the stored original
+    and the one the editor writes when the session finishes; ``stream``, an output of 200 KB
+    and the same grown by 1 KB; ``largest``, as ``update`` for the store's largest session.
+    """
+    if key == "largest":
+        versions = largest_versions(ctx.workload, ctx.facts["largest"]["index"])
+    else:
+        versions = ctx.data[key]
+    return [versions["a"], versions["b"]]
+
+
 def _versions(ctx: Context, key: str = "update") -> list[WorktreeSession]:
-    """The two versions an update alternates between: ``update``, the stored original and the
-    one the editor writes when the session finishes; ``stream``, an output of 200 KB and the
-    same grown by 1 KB."""
-    return [WorktreeSession.from_json(ctx.data[key][v]) for v in ("a", "b")]
+    return [WorktreeSession.from_json(v) for v in _version_data(ctx, key)]
 
 
 def _update_on_repository(repo: Any, ctx: Context, key: str = "update") -> Case:
@@ -106,7 +116,7 @@ def _update_on_sql_floor(floor: SqlFloor, ctx: Context, key: str = "update") -> 
 
 
 def _update_on_json_floor(floor: JsonFloor, ctx: Context, key: str = "update") -> Case:
-    versions = [session_record(ctx.data[key][v]) for v in ("a", "b")]
+    versions = [session_record(v) for v in _version_data(ctx, key)]
     floor.replace(versions[0])
     return Case(
         _alternate([lambda v=v: floor.replace(v) for v in versions]), _floor_answer
@@ -127,6 +137,15 @@ STREAM_OUTPUT = Scenario(
     lambda floor, ctx: _update_on_sql_floor(floor, ctx, "stream"),
     lambda floor, ctx: _update_on_json_floor(floor, ctx, "stream"),
     opens_with_write=True,
+)  # fmt: skip
+
+
+UPDATE_LARGEST = Scenario(
+    "update_largest", "write", "update_session(ws, the store's largest session, changed)",
+    lambda repo, ctx: _update_on_repository(repo, ctx, "largest"),
+    lambda floor, ctx: _update_on_sql_floor(floor, ctx, "largest"),
+    lambda floor, ctx: _update_on_json_floor(floor, ctx, "largest"),
+    opens_with_write=True, write_p99_ms=25.0,
 )  # fmt: skip
 
 
@@ -251,6 +270,7 @@ WRITES = (
     CREATE_SESSION,
     UPDATE_SESSION,
     STREAM_OUTPUT,
+    UPDATE_LARGEST,
     DELETE_SESSION,
     ADD_CHAT_MESSAGE,
     UPDATE_INSTANCE_STATUS,
