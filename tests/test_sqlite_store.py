@@ -524,6 +524,32 @@ def old_database(path: Path, schema: int, workspace: str, sessions: list[Any]) -
     con.close()
 
 
+def upgrade_sessions(word: str, line_end: str) -> list[Any]:
+    """Sessions for the upgrade tests: a long output (compressed once stored) with
+    ``module_N`` steps and ``{word}0``..``{word}6``, a short one, a missing one, and another
+    session repeating ``{word}3``."""
+    long_output = "".join(
+        f"step {n}: compiled module_{n} with {word}{n % 7}{line_end}"
+        for n in range(400)
+    )
+    return [
+        make_session("long", instances=[make_instance(0, output=long_output),
+                                        make_instance(1, output=f"short {word}3"),
+                                        make_instance(2, output=None)], messages=2),
+        make_session("other", instances=[make_instance(0, output=f"{word}3 " * 80)]),
+    ]  # fmt: skip
+
+
+def fresh_searches(
+    tmp_path: Path, workspace: str, sessions: list[Any], queries: tuple[str, ...]
+) -> list[Any]:
+    """What a store that held ``sessions`` from the start answers to each of ``queries``."""
+    with SqliteSessionRepository.with_path(tmp_path / "new.db") as fresh:
+        for session in sessions:
+            fresh.create_session(workspace, session)
+        return [fresh.search(workspace, q) for q in queries]
+
+
 def test_a_database_of_schema_4_upgrades_in_place_to_deferred_purge(
     tmp_path, workspace
 ):
@@ -561,20 +587,11 @@ def test_a_database_of_schema_5_upgrades_to_compressed_outputs_with_the_same_ans
     """Migration 0006 on a file made by the previous schema: long outputs become zstd frames,
     short and missing ones stay as they were, and every read and search answers as a store
     that held the same sessions from the start."""
-    long_output = "".join(
-        f"step {n}: compiled module_{n} with okapiframe{n % 7}\n" for n in range(400)
-    )
-    sessions = [
-        make_session("long", instances=[make_instance(0, output=long_output),
-                                        make_instance(1, output="short okapiframe3"),
-                                        make_instance(2, output=None)], messages=2),
-        make_session("other", instances=[make_instance(0, output="okapiframe3 " * 80)]),
-    ]  # fmt: skip
+    sessions = upgrade_sessions("okapiframe", "\n")
     old_database(tmp_path / "old.db", 5, workspace, sessions)
-    with SqliteSessionRepository.with_path(tmp_path / "new.db") as fresh:
-        for session in sessions:
-            fresh.create_session(workspace, session)
-        expected_search = [fresh.search(workspace, q) for q in ("okapiframe3", '"module_17 with"')]  # fmt: skip
+    expected_search = fresh_searches(
+        tmp_path, workspace, sessions, ("okapiframe3", '"module_17 with"')
+    )
 
     with SqliteSessionRepository.with_path(tmp_path / "old.db") as repo:
         assert repo.pool.schema_version == len(migration_scripts())
@@ -650,15 +667,7 @@ def test_a_database_of_schema_6_upgrades_to_a_contentless_output_index_with_the_
     without its copy of the text, and hits, ranks and snippets are those of a store that held
     the same sessions from the start; a deleted output's words leave the file at the purge.
     """
-    long_output = "".join(
-        f"step {n}: compiled module_{n} with okapiseven{n % 7}. " for n in range(400)
-    )
-    sessions = [
-        make_session("long", instances=[make_instance(0, output=long_output),
-                                        make_instance(1, output="short okapiseven3"),
-                                        make_instance(2, output=None)], messages=2),
-        make_session("other", instances=[make_instance(0, output="okapiseven3 " * 80)]),
-    ]  # fmt: skip
+    sessions = upgrade_sessions("okapiseven", ". ")
     queries = ("okapiseven3", '"module_17 with"', "compiled okapiseven5")
     old_database(tmp_path / "old.db", 6, workspace, sessions)
     from ait42_session.fulltext import fts5_expression, query_terms
@@ -673,10 +682,7 @@ def test_a_database_of_schema_6_upgrades_to_a_contentless_output_index_with_the_
         for q in queries
     ]  # fmt: skip
     con.close()
-    with SqliteSessionRepository.with_path(tmp_path / "new.db") as fresh:
-        for session in sessions:
-            fresh.create_session(workspace, session)
-        expected = [fresh.search(workspace, q) for q in queries]
+    expected = fresh_searches(tmp_path, workspace, sessions, queries)
 
     with SqliteSessionRepository.with_path(tmp_path / "old.db") as repo:
         assert repo.pool.schema_version == len(migration_scripts())
