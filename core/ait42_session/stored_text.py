@@ -60,7 +60,7 @@ def pack(text: str | None, stored: Any = None) -> str | bytes | None:
     if text is None:
         return None
     data = text.encode("utf-8")
-    if stored is not None and _holds(stored, data):
+    if stored is not None and _holds(stored, text, data):
         return stored
     if len(data) < COMPRESS_FROM:
         return text
@@ -92,11 +92,12 @@ def _recalled(frame: bytes) -> str | None:
     return found[1] if found is not None and found[0] == frame else None
 
 
-def _holds(stored: Any, data: bytes) -> bool:
-    """Whether the stored value ``stored`` is the UTF-8 text ``data``; a frame is decompressed
-    only when its recorded size is that of ``data`` (a grown output never is)."""
+def _holds(stored: Any, text: str, data: bytes) -> bool:
+    """Whether the stored value ``stored`` is ``text`` (``data`` in UTF-8); a frame is
+    decompressed only when its recorded size is that of ``data`` (a grown output never is).
+    """
     if stored.__class__ is str:
-        return stored.encode("utf-8") == data
+        return stored == text
     if stored.__class__ is not bytes:
         return False
     try:
