@@ -139,16 +139,18 @@ class SqlFloor:
         self.con.execute(
             sql.DELETE_INSTANCES_NOT_IN, {"session_pk": pk, "keep": prepared.keep}
         )
-        if prepared.instances:
-            for params in prepared.instances:
-                params["session_pk"] = pk
-            self.con.executemany(sql.UPSERT_INSTANCE, prepared.instances)
+        self._upsert(sql.INSTANCES, pk, prepared.instances)
         count = prepared.message_count
         self.con.execute(sql.DELETE_MESSAGES_FROM, {"session_pk": pk, "count": count})
-        if prepared.messages:
-            for params in prepared.messages:
-                params["session_pk"] = pk
-            self.con.executemany(sql.UPSERT_MESSAGE, prepared.messages)
+        self._upsert(sql.MESSAGES, pk, prepared.messages)
+
+    def _upsert(self, statements: sql.Staged, pk: int, rows: list[Any]) -> None:
+        """The statements of ``sqlite_rows.upsert_rows``."""
+        if rows:
+            self.con.execute(statements.create)
+            self.con.executemany(statements.stage, rows)
+            self.con.execute(statements.upsert, {"session_pk": pk})
+            self.con.execute(statements.clear)
 
     # --- the store's operations -------------------------------------------------------------
 

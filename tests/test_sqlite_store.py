@@ -506,15 +506,24 @@ def old_database(path: Path, schema: int, workspace: str, sessions: list[Any]) -
         for session in sessions:
             con.execute(sql.INSERT_SESSION, sqlite_rows.session_params(session, ws))
             pk = con.last_insert_rowid()
-            for instance in session.instances:
-                con.execute(
-                    sql.UPSERT_INSTANCE,
-                    sqlite_rows.instance_params(pk, instance, packed=schema >= 6),
-                )
-            for n, message in enumerate(session.chat_history):
-                con.execute(
-                    sql.UPSERT_MESSAGE, sqlite_rows.message_params(pk, n, message)
-                )
+            sqlite_rows.upsert_rows(
+                con,
+                sql.INSTANCES,
+                pk,
+                [
+                    sqlite_rows.instance_params(pk, i, packed=schema >= 6)
+                    for i in session.instances
+                ],
+            )
+            sqlite_rows.upsert_rows(
+                con,
+                sql.MESSAGES,
+                pk,
+                [
+                    sqlite_rows.message_params(pk, n, m)
+                    for n, m in enumerate(session.chat_history)
+                ],
+            )
             con.execute(
                 sql.INSERT_TRIGRAMS,
                 sqlite_rows.trigram_params(

@@ -81,16 +81,46 @@ INSTANCE_COLUMNS = instance_columns(
     "CASE WHEN typeof(i.output) = 'blob' THEN ait42_unpack(i.output) ELSE i.output END"
 )
 
-# Inserts a new instance, or rewrites a stored one only when something in it differs, so that
+# A session's instances and messages are written as sets: staged in a temporary table (one
+# row per statement there, where nothing is indexed), then moved into place by one statement.
+# FTS5 writes out the words it holds at the start of every statement in a transaction (its
+# savepoint), so a statement per row left one index segment per message and output, and
+# merging those cost more than the indexing itself.
+
+
+class Staged(NamedTuple):
+    """The statements that write a set of child rows: ``create`` the staging table (once per
+    connection; it is temporary), ``stage`` each row into it, ``upsert`` them all into place
+    (the set's ``session_pk`` given), and ``clear`` it."""
+
+    create: str
+    stage: str
+    upsert: str
+    clear: str
+
+
+def _staged(table: str, columns: str, conflict: str) -> Staged:
+    staging = f"staged_{table}"
+    names = [name.strip() for name in columns.split(",")]
+    return Staged(
+        f"CREATE TEMP TABLE IF NOT EXISTS {staging} ({columns})",
+        f"INSERT INTO temp.{staging} ({columns}) "
+        f"VALUES ({', '.join(':' + name for name in names)})",
+        f"INSERT INTO main.{table} (session_pk, {columns})\n"
+        f"SELECT :session_pk, {columns} FROM temp.{staging} WHERE true ORDER BY rowid\n"
+        + conflict,
+        f"DELETE FROM temp.{staging}",
+    )
+
+
+# Inserts new instances, and rewrites a stored one only when something in it differs, so that
 # an unchanged output is not re-indexed.
-UPSERT_INSTANCE = """
-INSERT INTO instances (session_pk, instance_id, worktree_path, branch, agent_name, status,
-    tmux_session_id, output, start_time, end_time, files_changed, lines_added, lines_deleted,
-    runtime, model, runtime_label, extra)
-VALUES (:session_pk, :instance_id, :worktree_path, :branch, :agent_name, :status,
-    :tmux_session_id, :output, :start_time, :end_time, :files_changed, :lines_added,
-    :lines_deleted, :runtime, :model, :runtime_label, :extra)
-ON CONFLICT (session_pk, instance_id) DO UPDATE SET
+INSTANCES = _staged(
+    "instances",
+    """instance_id, worktree_path, branch, agent_name, status, tmux_session_id, output,
+    start_time, end_time, files_changed, lines_added, lines_deleted, runtime, model,
+    runtime_label, extra""",
+    """ON CONFLICT (session_pk, instance_id) DO UPDATE SET
     worktree_path = excluded.worktree_path, branch = excluded.branch,
     agent_name = excluded.agent_name, status = excluded.status,
     tmux_session_id = excluded.tmux_session_id, output = excluded.output,
@@ -104,10 +134,13 @@ WHERE (worktree_path, branch, agent_name, status, tmux_session_id, output, start
   IS NOT (excluded.worktree_path, excluded.branch, excluded.agent_name, excluded.status,
        excluded.tmux_session_id, excluded.output, excluded.start_time, excluded.end_time,
        excluded.files_changed, excluded.lines_added, excluded.lines_deleted, excluded.runtime,
-       excluded.model, excluded.runtime_label, excluded.extra)"""
+       excluded.model, excluded.runtime_label, excluded.extra)""",
+)
 
 # What a replaced session's outputs are now, so that unchanged ones are kept as stored.
-STORED_OUTPUTS = "SELECT instance_id, output FROM instances WHERE session_pk = :session_pk"
+STORED_OUTPUTS = (
+    "SELECT instance_id, output FROM instances WHERE session_pk = :session_pk"
+)
 
 DELETE_INSTANCES_NOT_IN = """
 DELETE FROM instances WHERE session_pk = :session_pk
@@ -129,18 +162,27 @@ MESSAGE_COLUMNS = (
     "m.session_pk, m.id, m.role, m.content, m.timestamp, m.instance_id, m.extra"
 )
 
-UPSERT_MESSAGE = """
-INSERT INTO chat_messages (session_pk, position, id, role, content, timestamp, timestamp_ns,
-    instance_id, extra)
-VALUES (:session_pk, :position, :id, :role, :content, :timestamp, :timestamp_ns, :instance_id,
-    :extra)
-ON CONFLICT (session_pk, position) DO UPDATE SET
+_MESSAGE_CONFLICT = """ON CONFLICT (session_pk, position) DO UPDATE SET
     id = excluded.id, role = excluded.role, content = excluded.content,
     timestamp = excluded.timestamp, timestamp_ns = excluded.timestamp_ns,
     instance_id = excluded.instance_id, extra = excluded.extra
 WHERE (id, role, content, timestamp, instance_id, extra)
   IS NOT (excluded.id, excluded.role, excluded.content, excluded.timestamp,
           excluded.instance_id, excluded.extra)"""
+
+# A session's messages, as a set (see INSTANCES); one message is added by UPSERT_MESSAGE.
+MESSAGES = _staged(
+    "chat_messages",
+    "position, id, role, content, timestamp, timestamp_ns, instance_id, extra",
+    _MESSAGE_CONFLICT,
+)
+
+UPSERT_MESSAGE = f"""
+INSERT INTO chat_messages (session_pk, position, id, role, content, timestamp, timestamp_ns,
+    instance_id, extra)
+VALUES (:session_pk, :position, :id, :role, :content, :timestamp, :timestamp_ns, :instance_id,
+    :extra)
+{_MESSAGE_CONFLICT}"""
 
 DELETE_MESSAGES_FROM = (
     "DELETE FROM chat_messages WHERE session_pk = :session_pk AND position >= :count"
@@ -246,9 +288,7 @@ OUTPUT_TEXTS = """
 SELECT pk, ait42_unpack(output) FROM instances
 WHERE pk IN (SELECT value FROM json_each(:rowids))"""
 
-SCRATCH_TABLE = (
-    "CREATE VIRTUAL TABLE scratch USING fts5(text, tokenize='unicode61 remove_diacritics 0')"
-)
+SCRATCH_TABLE = "CREATE VIRTUAL TABLE scratch USING fts5(text, tokenize='unicode61 remove_diacritics 0')"
 SCRATCH_INSERT = "INSERT INTO scratch (rowid, text) VALUES (?, ?)"
 SNIPPETS_SCRATCH = _snippets("scratch")
 

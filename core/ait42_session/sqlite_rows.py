@@ -43,6 +43,7 @@ __all__ = [
     "replace_session",
     "stored_outputs",
     "write_children",
+    "upsert_rows",
     "field_filters",
     "where_clause",
     "select_statement",
@@ -344,22 +345,36 @@ def write_children(
             "keep": sql.pk_list(i.instance_id for i in session.instances),
         },
     )
-    if session.instances:
-        con.executemany(
-            sql.UPSERT_INSTANCE,
-            [
-                instance_params(pk, i, stored=stored.get(i.instance_id))
-                for i in session.instances
-            ],
-        )
+    upsert_rows(
+        con,
+        sql.INSTANCES,
+        pk,
+        [
+            instance_params(pk, i, stored=stored.get(i.instance_id))
+            for i in session.instances
+        ],
+    )
     con.execute(
         sql.DELETE_MESSAGES_FROM, {"session_pk": pk, "count": len(session.chat_history)}
     )
-    if session.chat_history:
-        con.executemany(
-            sql.UPSERT_MESSAGE,
-            [message_params(pk, n, m) for n, m in enumerate(session.chat_history)],
-        )
+    upsert_rows(
+        con,
+        sql.MESSAGES,
+        pk,
+        [message_params(pk, n, m) for n, m in enumerate(session.chat_history)],
+    )
+
+
+def upsert_rows(
+    con: Any, statements: sql.Staged, pk: int, rows: Sequence[dict[str, Any]]
+) -> None:
+    """Insert or update ``rows``, children of session ``pk``, as one set (see sql.Staged)."""
+    if not rows:
+        return
+    con.execute(statements.create)
+    con.executemany(statements.stage, rows)
+    con.execute(statements.upsert, {"session_pk": pk})
+    con.execute(statements.clear)
 
 
 def _index_text(con: apsw.Connection, pk: int, session: WorktreeSession) -> None:
