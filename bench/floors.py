@@ -147,9 +147,11 @@ class SqlFloor:
     def _upsert(self, statements: sql.Staged, pk: int, rows: list[Any]) -> None:
         """The statements of ``sqlite_rows.upsert_rows``."""
         if rows:
+            for params in rows:
+                params["session_pk"] = pk
             self.con.execute(statements.create)
             self.con.executemany(statements.stage, rows)
-            self.con.execute(statements.upsert, {"session_pk": pk})
+            self.con.execute(statements.upsert)
             self.con.execute(statements.clear)
 
     # --- the store's operations -------------------------------------------------------------
@@ -182,9 +184,11 @@ class SqlFloor:
                 is not None
             ):
                 raise AssertionError(f"session {prepared.id!r} exists already")
+            # the statements of sqlite_rows.insert_sessions
             pk = self._insert(sql.INSERT_SESSION, prepared.session)
-            self._write_children(pk, prepared)
             self.con.execute(sql.INSERT_TRIGRAMS, {**prepared.trigrams, "pk": pk})
+            self._upsert(sql.INSTANCES, pk, prepared.instances)
+            self._upsert(sql.MESSAGES, pk, prepared.messages)
             return pk
 
         return self.write(work)

@@ -509,7 +509,6 @@ def old_database(path: Path, schema: int, workspace: str, sessions: list[Any]) -
             sqlite_rows.upsert_rows(
                 con,
                 sql.INSTANCES,
-                pk,
                 [
                     sqlite_rows.instance_params(pk, i, packed=schema >= 6)
                     for i in session.instances
@@ -518,7 +517,6 @@ def old_database(path: Path, schema: int, workspace: str, sessions: list[Any]) -
             sqlite_rows.upsert_rows(
                 con,
                 sql.MESSAGES,
-                pk,
                 [
                     sqlite_rows.message_params(pk, n, m)
                     for n, m in enumerate(session.chat_history)

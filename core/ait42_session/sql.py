@@ -89,9 +89,9 @@ INSTANCE_COLUMNS = instance_columns(
 
 
 class Staged(NamedTuple):
-    """The statements that write a set of child rows: ``create`` the staging table (once per
-    connection; it is temporary), ``stage`` each row into it, ``upsert`` them all into place
-    (the set's ``session_pk`` given), and ``clear`` it."""
+    """The statements that write a set of child rows (of one session or of many): ``create``
+    the staging table (once per connection; it is temporary), ``stage`` each row into it,
+    ``upsert`` them all into place, and ``clear`` it."""
 
     create: str
     stage: str
@@ -106,9 +106,8 @@ def _staged(table: str, columns: str, conflict: str) -> Staged:
         f"CREATE TEMP TABLE IF NOT EXISTS {staging} ({columns})",
         f"INSERT INTO temp.{staging} ({columns}) "
         f"VALUES ({', '.join(':' + name for name in names)})",
-        f"INSERT INTO main.{table} (session_pk, {columns})\n"
-        f"SELECT :session_pk, {columns} FROM temp.{staging} WHERE true ORDER BY rowid\n"
-        + conflict,
+        f"INSERT INTO main.{table} ({columns})\n"
+        f"SELECT {columns} FROM temp.{staging} WHERE true ORDER BY rowid\n{conflict}",
         f"DELETE FROM temp.{staging}",
     )
 
@@ -117,7 +116,7 @@ def _staged(table: str, columns: str, conflict: str) -> Staged:
 # an unchanged output is not re-indexed.
 INSTANCES = _staged(
     "instances",
-    """instance_id, worktree_path, branch, agent_name, status, tmux_session_id, output,
+    """session_pk, instance_id, worktree_path, branch, agent_name, status, tmux_session_id, output,
     start_time, end_time, files_changed, lines_added, lines_deleted, runtime, model,
     runtime_label, extra""",
     """ON CONFLICT (session_pk, instance_id) DO UPDATE SET
@@ -173,7 +172,7 @@ WHERE (id, role, content, timestamp, instance_id, extra)
 # A session's messages, as a set (see INSTANCES); one message is added by UPSERT_MESSAGE.
 MESSAGES = _staged(
     "chat_messages",
-    "position, id, role, content, timestamp, timestamp_ns, instance_id, extra",
+    "session_pk, position, id, role, content, timestamp, timestamp_ns, instance_id, extra",
     _MESSAGE_CONFLICT,
 )
 

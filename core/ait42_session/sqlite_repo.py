@@ -154,7 +154,7 @@ class SqliteSessionRepository:
                     raise AlreadyExistsError(
                         f"session {session.id!r} already exists in this workspace"
                     )
-                sqlite_rows.insert_session(con, ws, session)
+            sqlite_rows.insert_sessions(con, ws, batch)
 
         self._pool.write(work)
 

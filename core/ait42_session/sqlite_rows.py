@@ -40,6 +40,7 @@ __all__ = [
     "sessions_from_rows",
     "assemble_sessions",
     "insert_session",
+    "insert_sessions",
     "replace_session",
     "stored_outputs",
     "write_children",
@@ -311,11 +312,27 @@ def sessions_from_rows(
 
 def insert_session(con: apsw.Connection, ws: str, session: WorktreeSession) -> int:
     """Insert a validated session with its children and index rows; its new pk."""
-    con.execute(sql.INSERT_SESSION, session_params(session, ws))
-    pk = con.last_insert_rowid()
-    write_children(con, pk, session, {})
-    _index_text(con, pk, session)
-    return pk
+    return insert_sessions(con, ws, [session])[0]
+
+
+def insert_sessions(
+    con: apsw.Connection, ws: str, sessions: Sequence[WorktreeSession]
+) -> list[int]:
+    """Insert validated new sessions with their children and index rows; their new pks.
+    The children of all of them are written as one set per table (see sql.Staged)."""
+    pks, instances, messages = [], [], []
+    for session in sessions:
+        con.execute(sql.INSERT_SESSION, session_params(session, ws))
+        pk = con.last_insert_rowid()
+        pks.append(pk)
+        instances += [instance_params(pk, i) for i in session.instances]
+        messages += [
+            message_params(pk, n, m) for n, m in enumerate(session.chat_history)
+        ]
+        _index_text(con, pk, session)
+    upsert_rows(con, sql.INSTANCES, instances)
+    upsert_rows(con, sql.MESSAGES, messages)
+    return pks
 
 
 def replace_session(
@@ -348,7 +365,6 @@ def write_children(
     upsert_rows(
         con,
         sql.INSTANCES,
-        pk,
         [
             instance_params(pk, i, stored=stored.get(i.instance_id))
             for i in session.instances
@@ -360,20 +376,19 @@ def write_children(
     upsert_rows(
         con,
         sql.MESSAGES,
-        pk,
         [message_params(pk, n, m) for n, m in enumerate(session.chat_history)],
     )
 
 
 def upsert_rows(
-    con: Any, statements: sql.Staged, pk: int, rows: Sequence[dict[str, Any]]
+    con: Any, statements: sql.Staged, rows: Sequence[dict[str, Any]]
 ) -> None:
-    """Insert or update ``rows``, children of session ``pk``, as one set (see sql.Staged)."""
+    """Insert or update child rows (instances or messages) as one set (see sql.Staged)."""
     if not rows:
         return
     con.execute(statements.create)
     con.executemany(statements.stage, rows)
-    con.execute(statements.upsert, {"session_pk": pk})
+    con.execute(statements.upsert)
     con.execute(statements.clear)
 
 
