@@ -458,14 +458,18 @@ def tables(results: dict[str, Any]) -> str:
 
 def _builds(results: dict[str, Any]) -> str:
     lines = [
-        "| Sessions | + background | Instances | Messages | SQLite file | JSON file(s) | Build s (SQLite / JSON, one pass) | After the run |",
+        "| Sessions | + background | Instances | Messages | SQLite file | JSON file(s) | Build s (SQLite / JSON; the same figure when built in one pass) | After the run |",
         "|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for n, b in sorted(results["builds"].items(), key=lambda kv: int(kv[0])):
         json_size = (
-            _bytes(b["json_bytes"])
-            if b["json_bytes"]
-            else f"not built ({b['json_reason']})"
+            f"not built ({b['json_reason']})"
+            if not b["json_bytes"]
+            else (
+                _bytes(b["json_bytes"])
+                if not b["json_reason"]
+                else f"{_bytes(b['json_bytes'])} (size only: not timed, {b['json_reason']})"
+            )
         )
         after = b.get("after_run", {})
         ok = (

@@ -15,6 +15,7 @@ Write scenarios run on a copy (``working_copy``); the cache is never opened for 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -36,7 +37,7 @@ from ait42_session.db import migration_scripts
 from ait42_session.fulltext import tokens
 from ait42_session.queries import check_query, matches, sort_value
 
-from .loader import bulk_settings, load_sessions
+from .loader import bulk_loading, load_sessions
 from .scenarios import SCENARIOS_VERSION, query_plan, scenario_data
 from .text import SEARCH_WORD
 from .workloads import Workload
@@ -203,8 +204,6 @@ def build(
     repo = (
         SqliteSessionRepository.with_path(tmp / "sessions.db") if need_sqlite else None
     )
-    if repo is not None:
-        bulk_settings(repo)
     facts = _Facts(workload) if need_facts else None
     total = sum(count for _, count in workload.workspaces())
     from tqdm import tqdm  # imported here: worker processes never build
@@ -219,17 +218,18 @@ def build(
         leave=False,
     )
     try:
-        for index, (workspace, _count) in enumerate(workload.workspaces()):
-            _build_workspace(
-                workload,
-                index,
-                workspace,
-                tmp,
-                repo,
-                facts if index == 0 else None,
-                need_json,
-                bar,
-            )
+        with bulk_loading(repo) if repo is not None else contextlib.nullcontext():
+            for index, (workspace, _count) in enumerate(workload.workspaces()):
+                _build_workspace(
+                    workload,
+                    index,
+                    workspace,
+                    tmp,
+                    repo,
+                    facts if index == 0 else None,
+                    need_json,
+                    bar,
+                )
         if repo is not None:
             repo.pool.optimize()
             repo.close()

@@ -348,7 +348,9 @@ def test_a_bulk_loaded_store_reads_back_like_one_written_by_create_session(
 ) -> None:
     workload = Workload(profile, 12)
     paths = build(workload, tmp_path / "cache", progress=False)
+    assert paths.db.read_bytes()[18:20] == b"\x02\x02"  # back in WAL mode, as any store
     loaded = SqliteSessionRepository.with_path(paths.db)
+    assert loaded.pool.verify_integrity()
     created = SqliteSessionRepository.with_path(tmp_path / "created.db")
     json_store = JsonSessionRepository(paths.sessions_dir)
     try:
