@@ -9,9 +9,9 @@ through ``create_session``. ``bulk_loading`` speeds up the connection that build
 from __future__ import annotations
 
 from contextlib import contextmanager
-from typing import Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
-from ait42_session import SqliteSessionRepository, WorktreeSession
+from ait42_session import SqliteSessionRepository, WorktreeSession, sql
 
 __all__ = ["load_sessions", "bulk_loading"]
 
@@ -25,20 +25,39 @@ BULK_PRAGMAS = (
     ("journal_mode", "MEMORY"),
 )
 
+# FTS5 settings of the message and output indexes while loading, as (loading, FTS5's default
+# set back after): each batch adds one segment to each (their rows are written as one set),
+# and instead of merging segments as they come, rewriting each a few times over, the build's
+# optimize merges them all once. (Tasks and trigrams, written a session at a time, get a
+# segment per session and keep merging.) FTS5 stores these settings in the index.
+BULK_FTS_TABLES = ("fts_messages", "fts_outputs")
+BULK_FTS_SETTINGS = {"automerge": (0, 4), "crisismerge": (1999, 16)}
+
 
 @contextmanager
 def bulk_loading(repo: SqliteSessionRepository) -> Iterator[None]:
     """Load faster on this thread's connection of ``repo`` (a store being built) inside the
-    block; the store is in WAL mode again after it."""
+    block; after it the store is in WAL mode, with FTS5's usual merging, again."""
     con = repo.pool.connection()
     for name, value in BULK_PRAGMAS:
         con.pragma(name, value)
+    _set_fts(repo, {name: loading for name, (loading, _) in BULK_FTS_SETTINGS.items()})
     try:
         yield
     finally:
+        _set_fts(repo, {name: usual for name, (_, usual) in BULK_FTS_SETTINGS.items()})
         mode = con.pragma("journal_mode", "wal")
         if str(mode).lower() != "wal":
             raise RuntimeError(f"the built store stayed in journal mode {mode!r}")
+
+
+def _set_fts(repo: SqliteSessionRepository, settings: dict[str, int]) -> None:
+    def work(con: Any) -> None:
+        for table in BULK_FTS_TABLES:
+            for name, value in settings.items():
+                con.execute(sql.fts_setting(table, name), {"value": value})
+
+    repo.pool.write(work)
 
 
 def load_sessions(

@@ -42,6 +42,7 @@ if (
 
 from bench.backends import open_case  # noqa: E402
 from bench.floors import open_floor  # noqa: E402
+from bench.loader import BULK_FTS_TABLES  # noqa: E402
 from bench.scenarios import SCENARIOS, Case, Context  # noqa: E402
 from bench.report import render  # noqa: E402
 from bench.results import load  # noqa: E402
@@ -351,6 +352,12 @@ def test_a_bulk_loaded_store_reads_back_like_one_written_by_create_session(
     assert paths.db.read_bytes()[18:20] == b"\x02\x02"  # back in WAL mode, as any store
     loaded = SqliteSessionRepository.with_path(paths.db)
     assert loaded.pool.verify_integrity()
+    for table in BULK_FTS_TABLES:  # FTS5's usual merging again
+        assert dict(
+            loaded.pool.connection().execute(
+                f"SELECT k, v FROM {table}_config WHERE k IN ('automerge', 'crisismerge')"
+            )
+        ) == {"automerge": 4, "crisismerge": 16}
     created = SqliteSessionRepository.with_path(tmp_path / "created.db")
     json_store = JsonSessionRepository(paths.sessions_dir)
     try:

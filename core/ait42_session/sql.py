@@ -320,12 +320,16 @@ REBUILD_FTS = [
 
 # Merging each full-text index into one segment drops the words of deleted and replaced text
 # (see migrations/sqlite/0005_deferred_purge.sql). A no-op for an index already merged.
-PURGE_FTS = [
-    "INSERT INTO fts_tasks (fts_tasks) VALUES ('optimize')",
-    "INSERT INTO fts_messages (fts_messages) VALUES ('optimize')",
-    "INSERT INTO fts_outputs (fts_outputs) VALUES ('optimize')",
-    "INSERT INTO session_trigrams (session_trigrams) VALUES ('optimize')",
-]
+FTS_TABLES = ("fts_tasks", "fts_messages", "fts_outputs", "session_trigrams")
+
+PURGE_FTS = [f"INSERT INTO {t} ({t}) VALUES ('optimize')" for t in FTS_TABLES]
+
+
+def fts_setting(table: str, name: str) -> str:
+    """The statement that sets ``name``, one of the settings FTS5 stores with the index of
+    ``table`` (``automerge``, ``crisismerge``...), to ``:value``."""
+    return f"INSERT INTO {table} ({table}, rank) VALUES ('{name}', :value)"
+
 
 # --- checks (Database.verify_integrity, ait42-session verify) -------------------------------
 

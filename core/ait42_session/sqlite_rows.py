@@ -2,7 +2,7 @@
 
 Statement parameters from the models (``session_params``...), the models from rows
 (``sessions_from_rows`` loads the children of any number of sessions in two statements), the
-statements that store one whole session (``insert_session``, ``replace_session``), and the
+statements that store whole sessions (``insert_sessions``, ``replace_session``), and the
 filtered queries' text and parameters (``select_statement``, ``count_statement``). The
 repository, the import, the export and the benchmark's floors all go through these, so each
 rule of the mapping has one home. Every function here runs inside a transaction the caller
