@@ -180,8 +180,8 @@ class Runner:
         facts = paths.facts()
         sqlite_meta = json.loads((paths.db.parent / "meta.json").read_text())
         # JSON files too big to time are still reported by size when they were built (with
-        # ``python -m bench.stores``, which builds what the cache lacks).
-        json_built = json_ok or paths.has_json()
+        # ``python -m bench build``, which builds what the cache lacks).
+        json_built = paths.has_json()
         json_meta = (
             json.loads((paths.root / "json-meta.json").read_text())
             if json_built

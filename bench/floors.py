@@ -35,6 +35,7 @@ from ait42_session.sqlite_rows import (
     stored_outputs,
     touch_params,
     trigram_params,
+    upsert_rows,
 )
 
 __all__ = ["FLOORS", "NOW", "SqlFloor", "Prepared", "open_floor"]
@@ -145,14 +146,10 @@ class SqlFloor:
         self._upsert(sql.MESSAGES, pk, prepared.messages)
 
     def _upsert(self, statements: sql.Staged, pk: int, rows: list[Any]) -> None:
-        """The statements of ``sqlite_rows.upsert_rows``."""
-        if rows:
-            for params in rows:
-                params["session_pk"] = pk
-            self.con.execute(statements.create)
-            self.con.executemany(statements.stage, rows)
-            self.con.execute(statements.upsert)
-            self.con.execute(statements.clear)
+        """``sqlite_rows.upsert_rows`` for the prepared rows, their pk filled in."""
+        for params in rows:
+            params["session_pk"] = pk
+        upsert_rows(self.con, statements, rows)
 
     # --- the store's operations -------------------------------------------------------------
 

@@ -37,18 +37,17 @@ BULK_FTS_SETTINGS = {"automerge": (0, 4), "crisismerge": (1999, 16)}
 @contextmanager
 def bulk_loading(repo: SqliteSessionRepository) -> Iterator[None]:
     """Load faster on this thread's connection of ``repo`` (a store being built) inside the
-    block; after it the store is in WAL mode, with FTS5's usual merging, again."""
+    block; when it completes, the store is in WAL mode, with FTS5's usual merging, again. (A
+    block that raises leaves the settings: its build is thrown away.)"""
     con = repo.pool.connection()
     for name, value in BULK_PRAGMAS:
         con.pragma(name, value)
     _set_fts(repo, {name: loading for name, (loading, _) in BULK_FTS_SETTINGS.items()})
-    try:
-        yield
-    finally:
-        _set_fts(repo, {name: usual for name, (_, usual) in BULK_FTS_SETTINGS.items()})
-        mode = con.pragma("journal_mode", "wal")
-        if str(mode).lower() != "wal":
-            raise RuntimeError(f"the built store stayed in journal mode {mode!r}")
+    yield
+    _set_fts(repo, {name: usual for name, (_, usual) in BULK_FTS_SETTINGS.items()})
+    mode = con.pragma("journal_mode", "wal")
+    if str(mode).lower() != "wal":
+        raise RuntimeError(f"the built store stayed in journal mode {mode!r}")
 
 
 def _set_fts(repo: SqliteSessionRepository, settings: dict[str, int]) -> None:

@@ -462,15 +462,14 @@ def _builds(results: dict[str, Any]) -> str:
         "|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for n, b in sorted(results["builds"].items(), key=lambda kv: int(kv[0])):
-        json_size = (
-            f"not built ({b['json_reason']})"
-            if not b["json_bytes"]
-            else (
-                _bytes(b["json_bytes"])
-                if not b["json_reason"]
-                else f"{_bytes(b['json_bytes'])} (size only: not timed, {b['json_reason']})"
+        if not b["json_bytes"]:
+            json_size = f"not built ({b['json_reason']})"
+        elif b["json_reason"]:
+            json_size = (
+                f"{_bytes(b['json_bytes'])} (size only: not timed, {b['json_reason']})"
             )
-        )
+        else:
+            json_size = _bytes(b["json_bytes"])
         after = b.get("after_run", {})
         ok = (
             "sizes intact"

@@ -287,7 +287,9 @@ OUTPUT_TEXTS = """
 SELECT pk, ait42_unpack(output) FROM instances
 WHERE pk IN (SELECT value FROM json_each(:rowids))"""
 
-SCRATCH_TABLE = "CREATE VIRTUAL TABLE scratch USING fts5(text, tokenize='unicode61 remove_diacritics 0')"
+SCRATCH_TABLE = (
+    "CREATE VIRTUAL TABLE scratch USING fts5(text, tokenize='unicode61 remove_diacritics 0')"
+)  # fmt: skip
 SCRATCH_INSERT = "INSERT INTO scratch (rowid, text) VALUES (?, ?)"
 SNIPPETS_SCRATCH = _snippets("scratch")
 
