@@ -231,7 +231,6 @@ def build(
                     bar,
                 )
         if repo is not None:
-            repo.pool.optimize()
             repo.close()
             repo = None
         seconds = round(time.perf_counter() - started, 2)
