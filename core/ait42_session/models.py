@@ -144,6 +144,8 @@ def _extra(value: Any, name: str, known: tuple[str, ...]) -> dict[str, Any]:
         raise ValidationError(
             f"{name}.extra must be a dict, got {type(value).__name__}"
         )
+    if not value:
+        return value  # the usual case: nothing to check
     clash = [key for key in value if key in known]
     if clash:
         raise ValidationError(f"{name}.extra repeats known keys: {', '.join(clash)}")

@@ -22,12 +22,25 @@ _NS_PER_S = 1_000_000_000
 _MIN_NS, _MAX_NS = -(2**63), 2**63 - 1
 
 
+# Timestamps parsed lately, by text: the editor saves a whole session at every change, so a
+# chat history's timestamps come back save after save (and each is read twice per save: to
+# validate it and to store its instant). Only valid ones are kept; emptied when full.
+_PARSED: dict[str, int] = {}
+_PARSED_MAX = 8192
+
+
 def to_instant_ns(value: str, field: str = "timestamp") -> int:
     """Nanoseconds since the epoch of an RFC 3339 timestamp; ValidationError if it is not one,
     or if it falls outside the years 1677-2262 that 64-bit nanoseconds can hold."""
+    instant = _PARSED.get(value) if value.__class__ is str else None
+    if instant is not None:
+        return instant
     instant = _instant_ns(value, field)
     if not _MIN_NS <= instant <= _MAX_NS:
         raise ValidationError(f"{field} is outside the years 1677-2262: {value[:64]!r}")
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.clear()
+    _PARSED[value] = instant
     return instant
 
 
