@@ -352,12 +352,16 @@ def test_a_bulk_loaded_store_reads_back_like_one_written_by_create_session(
     assert paths.db.read_bytes()[18:20] == b"\x02\x02"  # back in WAL mode, as any store
     loaded = SqliteSessionRepository.with_path(paths.db)
     assert loaded.pool.verify_integrity()
+    con = loaded.pool.connection()
     for table in BULK_FTS_TABLES:  # FTS5's usual merging again
         assert dict(
-            loaded.pool.connection().execute(
+            con.execute(
                 f"SELECT k, v FROM {table}_config WHERE k IN ('automerge', 'crisismerge')"
             )
         ) == {"automerge": 4, "crisismerge": 16}
+    # optimized, as `ait42-session optimize` leaves a store: analyzed, with no free page
+    assert con.execute("SELECT count(*) FROM sqlite_stat1").get > 0
+    assert con.pragma("freelist_count") == 0
     created = SqliteSessionRepository.with_path(tmp_path / "created.db")
     json_store = JsonSessionRepository(paths.sessions_dir)
     try:
