@@ -25,9 +25,10 @@ from typing import Any, Callable
 import apsw
 
 from ait42_session import WorktreeSession, sql
-from ait42_session.queries import joined_agent_names, text_matches
+from ait42_session.queries import joined_agent_names
 from ait42_session.stored_text import register_functions, unpack
 from ait42_session.sqlite_rows import (
+    stored_text_matches,
     instance_params,
     search_rows,
     message_params,
@@ -250,7 +251,7 @@ def open_floor(driver: str, path: Path, ws: str, real_path: str) -> SqlFloor:
         )
         con.set_busy_timeout(5000)
         con.create_scalar_function(
-            "ait42_text_matches", text_matches, 4, deterministic=True
+            "ait42_text_matches", stored_text_matches, 4, deterministic=True
         )
         register_functions(con)
         con.config(apsw.SQLITE_DBCONFIG_DQS_DML, 0)
@@ -263,7 +264,9 @@ def open_floor(driver: str, path: Path, ws: str, real_path: str) -> SqlFloor:
         con = sqlite3.connect(
             str(path), timeout=5.0, isolation_level=None, cached_statements=256
         )
-        con.create_function("ait42_text_matches", 4, text_matches, deterministic=True)
+        con.create_function(
+            "ait42_text_matches", 4, stored_text_matches, deterministic=True
+        )
         con.create_function("ait42_unpack", 1, unpack, deterministic=True)
         con.execute("PRAGMA journal_mode = wal")
         for name, value in _PRAGMAS:

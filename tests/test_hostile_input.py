@@ -21,6 +21,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+import apsw
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -790,3 +791,19 @@ def test_an_empty_file_becomes_a_new_store(tmp_path, workspace):
         assert repo.get_all_sessions(workspace) == []
         repo.create_session(workspace, make_session())
         assert repo.pool.verify_integrity()
+
+
+def test_a_stored_task_that_is_not_text_is_damage_naming_the_file_in_a_text_filter(
+    tmp_path, workspace
+):
+    """Found by the byte-overwriting test above: a damaged row gave the text filter's SQL
+    function a value that is not text, and the function crashed inside the query."""
+    db = tmp_path / "sessions.db"
+    with SqliteSessionRepository.with_path(db) as repo:
+        repo.create_session(workspace, make_session("s1", task="find the needle"))
+    con = apsw.Connection(str(db))
+    con.execute("UPDATE sessions SET task = X'00ff' WHERE id = 's1'")  # a BLOB stays one
+    con.close()
+    with SqliteSessionRepository.with_path(db) as repo:
+        with pytest.raises(StoreCorruptedError, match="sessions.db"):
+            repo.list_sessions(workspace, SessionFilters(search_query="needle"))

@@ -26,7 +26,7 @@ from . import sql
 from .errors import DatabaseError, MigrationError, SessionError, StoreCorruptedError
 from .errors import ValidationError
 from .paths import PRIVATE_FILE_MODE, default_db_path, make_private_dirs
-from .queries import text_matches
+from .sqlite_rows import stored_text_matches
 from .stored_text import DamagedOutput, register_functions
 
 __all__ = ["Database", "DbPool", "SYNCHRONOUS_MODES"]
@@ -225,7 +225,7 @@ class Database:
                 # Reading the header first: a damaged or foreign file fails here, untouched.
                 con.execute("SELECT count(*) FROM sqlite_schema").get
                 con.create_scalar_function(
-                    "ait42_text_matches", text_matches, 4, deterministic=True
+                    "ait42_text_matches", stored_text_matches, 4, deterministic=True
                 )
                 register_functions(con)
                 con.config(apsw.SQLITE_DBCONFIG_DQS_DML, 0)

@@ -22,12 +22,19 @@ import msgspec
 
 from . import scratch_index, sql
 from .models import I64_MAX, ChatMessage, WorktreeInstance, WorktreeSession
-from .queries import CheckedQuery, SearchHit, SessionSummary, joined_agent_names
+from .queries import (
+    CheckedQuery,
+    SearchHit,
+    SessionSummary,
+    joined_agent_names,
+    text_matches,
+)
 from .stored_text import pack
 from .timestamps import to_instant_ns
 
 __all__ = [
     "TRIGRAM",
+    "stored_text_matches",
     "session_params",
     "instance_params",
     "message_params",
@@ -55,6 +62,21 @@ TRIGRAM = 3  # shortest needle the trigram index can serve
 
 # Stored JSON (runtime_mix, extra) was written by this code: decoded in compiled code.
 _stored_json = msgspec.json.decode
+
+
+def stored_text_matches(
+    needle: Any, task: Any, session_id: Any, agent_names: Any
+) -> bool:
+    """``queries.text_matches`` on a session's stored columns, as the SQL function
+    ``ait42_text_matches``: a column that is not text there (a damaged file) is damage, not a
+    crash inside the query."""
+    if not (
+        task.__class__ is str
+        and session_id.__class__ is str
+        and agent_names.__class__ is str
+    ):
+        raise msgspec.ValidationError("a stored session's text columns are damaged")
+    return text_matches(needle, task, session_id, agent_names)
 
 
 def _dump(value: Any) -> str | None:
