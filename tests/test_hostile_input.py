@@ -802,8 +802,18 @@ def test_a_stored_task_that_is_not_text_is_damage_naming_the_file_in_a_text_filt
     with SqliteSessionRepository.with_path(db) as repo:
         repo.create_session(workspace, make_session("s1", task="find the needle"))
     con = apsw.Connection(str(db))
-    con.execute("UPDATE sessions SET task = X'00ff' WHERE id = 's1'")  # a BLOB stays one
+    con.execute("UPDATE sessions SET task = X'00ff' WHERE id = 's1'")  # stays a BLOB
     con.close()
     with SqliteSessionRepository.with_path(db) as repo:
         with pytest.raises(StoreCorruptedError, match="sessions.db"):
             repo.list_sessions(workspace, SessionFilters(search_query="needle"))
+
+
+def test_a_lone_surrogate_where_another_type_belongs_is_refused_with_validation_error():
+    """Found by the hypothesis test above: msgspec fails with UnicodeEncodeError, not a
+    validation error, on text holding a lone surrogate where a field wants a bool."""
+    data = make_session("s").to_json()
+    data["preserveWorktrees"] = "\ud800"
+    data["sessionNote"] = "an unknown key, so the field-by-field path runs"
+    with pytest.raises(ValidationError, match="session"):
+        WorktreeSession.from_json(data)

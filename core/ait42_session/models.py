@@ -213,6 +213,12 @@ def _decode(cls: Any, data: Any, name: str, children: tuple[str, ...] = ()) -> A
         record = msgspec.convert(known, cls)
     except msgspec.ValidationError as exc:
         raise ValidationError(f"{name}: {exc}") from exc
+    except UnicodeEncodeError as exc:
+        # msgspec fails this way on text holding a lone surrogate (which no JSON file can
+        # carry), even where the field wants another type.
+        raise ValidationError(
+            f"{name}: a field holds text that is not valid Unicode ({exc.reason})"
+        ) from exc
     record.extra = _unknown(data, cls.JSON_KEYS)
     return record
 
