@@ -16,6 +16,10 @@ from ait42_session.models import ChatMessage, WorktreeInstance, WorktreeSession
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SAMPLE_SESSIONS = FIXTURES / "editor-sample-sessions.json"
+# Files the shipping editor's own code wrote (shared/fixtures/editor-written, see its README),
+# copied here so that the suite runs from a clone alone.
+EDITOR_WRITTEN_DIR = FIXTURES / "editor-written"
+EDITOR_WRITTEN = sorted(EDITOR_WRITTEN_DIR.glob("*.json"))
 STORES = ["json", "sqlite", "postgres"]
 
 

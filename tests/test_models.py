@@ -23,10 +23,11 @@ SAMPLE_SESSIONS = Path(__file__).parent / "fixtures" / "editor-sample-sessions.j
 SAMPLES: list[dict[str, Any]] = json.loads(SAMPLE_SESSIONS.read_text(encoding="utf-8"))
 
 # The field order of the editor's Rust structs (serde writes fields in declaration order).
+# The shipping editor's order (upstream session_history.rs): the lists after completedAt.
 SESSION_KEYS = [
-    "id", "type", "task", "status", "createdAt", "updatedAt", "completedAt", "model",
-    "timeoutSeconds", "preserveWorktrees", "winnerId", "runtimeMix", "totalDuration",
-    "totalFilesChanged", "totalLinesAdded", "totalLinesDeleted", "instances", "chatHistory",
+    "id", "type", "task", "status", "createdAt", "updatedAt", "completedAt", "instances",
+    "chatHistory", "model", "timeoutSeconds", "preserveWorktrees", "winnerId", "runtimeMix",
+    "totalDuration", "totalFilesChanged", "totalLinesAdded", "totalLinesDeleted",
 ]  # fmt: skip
 INSTANCE_KEYS = [
     "instanceId", "worktreePath", "branch", "agentName", "status", "tmuxSessionId", "output",

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from ait42_session import editor_files
 from ait42_session.errors import StoreCorruptedError, ValidationError
 
-from conftest import SAMPLE_SESSIONS, make_instance, make_message, make_session
+from conftest import EDITOR_WRITTEN, SAMPLE_SESSIONS, make_instance, make_message, make_session
 
 REPO = Path(__file__).resolve().parent.parent
 TOOL = Path(
@@ -61,6 +61,29 @@ def ours(raw: bytes) -> bytes | None:
 
 def test_the_committed_serde_output_of_the_fixture_is_current() -> None:
     assert serde_rewrite(SAMPLE_SESSIONS.read_bytes()) == SERDE_FIXTURE.read_bytes()
+
+
+@pytest.mark.parametrize("file", EDITOR_WRITTEN, ids=lambda f: f.name)
+def test_files_the_shipping_editor_wrote_come_back_from_both_byte_for_byte(
+    file: Path,
+) -> None:
+    """The reference is the shipping struct: the editor's own files are its fixed points."""
+    raw = file.read_bytes()
+    assert serde_rewrite(raw) == raw
+    assert ours(raw) == raw
+
+
+def test_the_crate_order_is_not_the_editors() -> None:
+    """The crate's fixture (lists last) is read by both and written back in the editor's
+    order: ``instances`` and ``chatHistory`` right after ``completedAt``."""
+    written = SERDE_FIXTURE.read_text()
+    assert ours(SAMPLE_SESSIONS.read_bytes()) == SERDE_FIXTURE.read_bytes()
+    first = json.loads(written)[0]
+    keys = list(first)
+    assert keys[keys.index("completedAt") + 1 : keys.index("completedAt") + 3] == [
+        "instances",
+        "chatHistory",
+    ]
 
 
 def test_workload_files_come_back_from_both_byte_for_byte(tmp_path: Path) -> None:
@@ -145,6 +168,8 @@ SAME_VERDICT = {
     "timestamp in no format": _set((0, "createdAt"), "yesterday"),
     "absent optional key": _drop((0, "model")),
     "absent instances": _drop((0, "instances")),
+    "absent chatHistory": _drop((2, "chatHistory")),
+    "absent completedAt": _drop((0, "completedAt")),
     "null instances": _set((0, "instances"), None),
     "missing id": _drop((1, "id")),
     "missing tmuxSessionId": _drop((0, "instances", 0, "tmuxSessionId")),
@@ -170,6 +195,19 @@ def test_the_json_store_refuses_what_serde_refuses_and_nothing_else(
 ) -> None:
     raw = _fixture_with(change)
     assert ours(raw) == serde_rewrite(raw)
+
+
+@pytest.mark.parametrize("change", SAME_VERDICT.values(), ids=SAME_VERDICT.keys())
+def test_reads_refuse_what_rewrites_refuse(change: Any) -> None:
+    """The read path (models) and the rewrite path (the editor's structs) agree."""
+    raw = _fixture_with(change)
+    try:
+        editor_files.decode_sessions(raw, Path("file.json"), "0" * 16)
+    except StoreCorruptedError:
+        read = False
+    else:
+        read = True
+    assert read == (ours(raw) is not None)
 
 
 @pytest.mark.parametrize(

@@ -32,8 +32,8 @@ import msgspec
 
 from . import paths
 from .errors import DatabaseError, StoreCorruptedError, ValidationError
-from .models import U64_MAX, ChatMessage, ChatMessageFields, WorktreeInstance
-from .models import WorktreeInstanceFields, WorktreeSession, WorktreeSessionFields
+from .models import U32, U64, U64_MAX, AbsentList, ChatMessage, ChatMessageFields
+from .models import WorktreeInstance, WorktreeInstanceFields, WorktreeSession
 
 __all__ = [
     "SESSION_FILE",
@@ -61,19 +61,39 @@ JSON_WHITESPACE = " \t\r\n"  # what JSON counts as blank; str.strip() would take
 _BLANK = JSON_WHITESPACE.encode()
 
 
-# --- the editor's structs (src-tauri session_history.rs / the ait42-session crate) ---------
+# --- the editor's structs (upstream src-tauri/src/commands/session_history.rs) -------------
 
 # serde's derive: camelCase keys, fields in declaration order; a key the structs do not know
 # fails the typed decode (``forbid_unknown_fields``), which sends the file to the path that
-# keeps it. A message and an instance are the models' own field sets; a session's record holds
-# records, where the model holds models.
+# keeps it. A message and an instance are the models' own field sets. A session's record holds
+# records where the model holds models, and declares its fields as the shipping editor does:
+# ``instances`` and ``chatHistory`` right after ``completedAt`` and required (no
+# ``#[serde(default)]``); an ``Option`` may be missing (serde reads it as None).
 MessageRecord = ChatMessageFields
 InstanceRecord = WorktreeInstanceFields
 
 
-class SessionRecord(WorktreeSessionFields):
-    instances: list[InstanceRecord] = []
-    chat_history: list[MessageRecord] = []
+class SessionRecord(
+    msgspec.Struct, rename="camel", forbid_unknown_fields=True, gc=False, kw_only=True
+):
+    id: str
+    type: str
+    task: str
+    status: str
+    created_at: str
+    updated_at: str
+    completed_at: str | None = None
+    instances: list[InstanceRecord]
+    chat_history: list[MessageRecord]
+    model: str | None = None
+    timeout_seconds: U32 | None = None
+    preserve_worktrees: bool | None = None
+    winner_id: U32 | None = None
+    runtime_mix: list[str] | None = None
+    total_duration: U64 | None = None
+    total_files_changed: U32 | None = None
+    total_lines_added: U32 | None = None
+    total_lines_deleted: U32 | None = None
 
 
 # A session as it is rewritten: the editor's struct, or (when it has keys the structs do not
@@ -122,6 +142,8 @@ def decode_sessions(
     for index, session in enumerate(sessions):
         session.workspace_hash = workspace_hash
         instances = session.instances
+        if type(instances) is AbsentList or type(session.chat_history) is AbsentList:
+            raise _missing_list(file, index, session)
         if len(instances) > 1:
             instances.sort(key=_instance_id)
         if session.total_duration is not None and session.total_duration > U64_MAX:
@@ -163,9 +185,20 @@ def _items(raw: bytes, file: Path) -> list[Any]:
 
 def _decoded(item: Any, file: Path, index: int) -> WorktreeSession:
     try:
-        return WorktreeSession.decode(item)
+        session = WorktreeSession.decode(item)
     except ValidationError as exc:
         raise StoreCorruptedError(f"{file}: session at index {index}: {exc}") from exc
+    if type(session.instances) is AbsentList or type(session.chat_history) is AbsentList:
+        raise _missing_list(file, index, session)
+    return session
+
+
+def _missing_list(file: Path, index: int, session: WorktreeSession) -> StoreCorruptedError:
+    """serde's refusal of a session without one of its required lists."""
+    key = "instances" if type(session.instances) is AbsentList else "chatHistory"
+    return StoreCorruptedError(
+        f"{file}: session at index {index}: missing field `{key}`"
+    )
 
 
 def _unreadable(file: Path, exc: BaseException) -> StoreCorruptedError:
@@ -200,12 +233,10 @@ def record_of(session: WorktreeSession) -> Record:
     ):
         return session.to_json()
     return SessionRecord(
-        session.id, session.type, session.task, session.status, session.created_at,
-        session.updated_at, session.completed_at, session.model, session.timeout_seconds,
-        session.preserve_worktrees, session.winner_id, session.runtime_mix,
-        session.total_duration, session.total_files_changed, session.total_lines_added,
-        session.total_lines_deleted,
-        [
+        id=session.id, type=session.type, task=session.task, status=session.status,
+        created_at=session.created_at, updated_at=session.updated_at,
+        completed_at=session.completed_at,
+        instances=[
             InstanceRecord(
                 i.instance_id, i.worktree_path, i.branch, i.agent_name, i.status,
                 i.tmux_session_id, i.output, i.start_time, i.end_time, i.files_changed,
@@ -213,10 +244,16 @@ def record_of(session: WorktreeSession) -> Record:
             )
             for i in sorted(session.instances, key=_instance_id)
         ],
-        [
+        chat_history=[
             MessageRecord(m.id, m.role, m.content, m.timestamp, m.instance_id)
             for m in session.chat_history
         ],
+        model=session.model, timeout_seconds=session.timeout_seconds,
+        preserve_worktrees=session.preserve_worktrees, winner_id=session.winner_id,
+        runtime_mix=session.runtime_mix, total_duration=session.total_duration,
+        total_files_changed=session.total_files_changed,
+        total_lines_added=session.total_lines_added,
+        total_lines_deleted=session.total_lines_deleted,
     )  # fmt: skip
 
 

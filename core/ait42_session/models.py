@@ -5,9 +5,15 @@ compiled code, as serde's do in the editor. Decoding a record checks what serde 
 types, required keys, integer ranges); ``validate()`` checks the rest of the contract (allowed
 values, RFC 3339 timestamps, non-empty ids, ``extra`` as plain JSON).
 
-``to_json`` writes keys in the order of the editor's Rust structs, ``None`` as ``null`` (serde's
-default), then any keys the model does not know (kept in ``extra``) in the order they were read.
-The editor's file format as bytes (serde_json's pretty printer) lives in ``editor_files``.
+``to_json`` writes keys in the order of the shipping editor's Rust structs (upstream
+``src-tauri/src/commands/session_history.rs``: a session's ``instances`` and ``chatHistory``
+right after ``completedAt``), ``None`` as ``null`` (serde's default), then any keys the model
+does not know (kept in ``extra``) in the order they were read. The editor's file format as
+bytes (serde_json's pretty printer) lives in ``editor_files``.
+
+A session read from JSON without ``instances`` or ``chatHistory`` gets empty lists; they are
+of the list subclass ``AbsentList``, so that the editor's file format, where both lists are
+required, can refuse such a session at no cost to the decode (``editor_files``).
 """
 
 from __future__ import annotations
@@ -24,7 +30,10 @@ __all__ = [
     "ChatMessageFields",
     "WorktreeInstanceFields",
     "WorktreeSessionFields",
+    "AbsentList",
     "SESSION_TYPES",
+    "BOARD_SESSION_STATUSES",
+    "DEBATE_ROUND_STATUSES",
     "SESSION_STATUSES",
     "INSTANCE_STATUSES",
     "MESSAGE_ROLES",
@@ -34,7 +43,11 @@ __all__ = [
 ]
 
 SESSION_TYPES = ("competition", "ensemble", "debate")
-SESSION_STATUSES = ("running", "completed", "failed", "paused")
+# The four the board's types list (and filter on), and the debate runner's statuses while its
+# rounds run (upstream ait42.rs, execute_debate_rounds), which the shipping editor writes too.
+BOARD_SESSION_STATUSES = ("running", "completed", "failed", "paused")
+DEBATE_ROUND_STATUSES = ("round_1", "round_2", "round_3")
+SESSION_STATUSES = BOARD_SESSION_STATUSES + DEBATE_ROUND_STATUSES
 INSTANCE_STATUSES = ("idle", "running", "completed", "failed", "paused", "archived")
 MESSAGE_ROLES = ("user", "assistant", "system")
 
@@ -57,6 +70,16 @@ _NotDecodedStr = Annotated[str, msgspec.Meta(pattern=r"[^\s\S]")]
 _NotDecodedDict = Annotated[dict[str, Any], msgspec.Meta(min_length=1, max_length=0)]
 _WORKSPACE_HASH = "workspace_hash (never in the JSON)"
 _EXTRA = "extra (never in the JSON)"
+
+
+class AbsentList(list):  # type: ignore[type-arg]
+    """An empty list standing for a key the JSON did not have (see the module docstring)."""
+
+    __slots__ = ()
+
+
+def _list_field() -> Any:
+    return msgspec.field(default_factory=AbsentList)
 
 
 def _extra_field() -> Any:
@@ -93,7 +116,16 @@ def _text(
     return value
 
 
-def _choice(value: Any, name: str, allowed: tuple[str, ...]) -> str:
+def _choice(
+    value: Any, name: str, allowed: tuple[str, ...], unknown: list[str] | None
+) -> str:
+    """The value when ``allowed`` lists it. Otherwise ValidationError, unless ``unknown`` is a
+    list: then text outside the list is recorded there and kept (the editor's files hold
+    values the contract does not list, and an import keeps them)."""
+    if isinstance(value, str) and unknown is not None and value not in allowed:
+        _text(value, name, nonempty=True)
+        unknown.append(f"{name} {value!r:.80}")
+        return value
     if value not in allowed or not isinstance(value, str):
         raise ValidationError(
             f"{name} must be one of {', '.join(allowed)}; got {value!r:.80}"
@@ -224,9 +256,9 @@ def _decode(cls: Any, data: Any, name: str, children: tuple[str, ...] = ()) -> A
 
 
 def _records(cls: Any, items: Any, name: str) -> list[Any]:
-    if not isinstance(
-        items, list
-    ):  # serde's Vec with #[serde(default)]: absent is [], null is not
+    if type(items) is AbsentList:
+        return items
+    if not isinstance(items, list):  # null is not a list
         raise ValidationError(f"{name} must be a list, got {type(items).__name__}")
     return [_decode(cls, item, f"{name}[{n}]") for n, item in enumerate(items)]
 
@@ -252,10 +284,11 @@ class ChatMessage(ChatMessageFields):
         "instanceId",
     )
 
-    def validate(self) -> "ChatMessage":
-        """Raise ValidationError when a field breaks the contract; return self."""
+    def validate(self, *, unknown: list[str] | None = None) -> "ChatMessage":
+        """Raise ValidationError when a field breaks the contract; return self. With a list
+        as ``unknown``, a role the contract does not list is recorded there instead."""
         _text(self.id, "message.id", nonempty=True)
-        _choice(self.role, "message.role", MESSAGE_ROLES)
+        _choice(self.role, "message.role", MESSAGE_ROLES, unknown)
         _text(self.content, "message.content", nonempty=True)
         _timestamp(self.timestamp, "message.timestamp")
         _uint(self.instance_id, "message.instanceId")
@@ -322,12 +355,13 @@ class WorktreeInstance(WorktreeInstanceFields):
         "runtime", "model", "runtimeLabel",
     )  # fmt: skip
 
-    def validate(self) -> "WorktreeInstance":
-        """Raise ValidationError when a field breaks the contract; return self."""
+    def validate(self, *, unknown: list[str] | None = None) -> "WorktreeInstance":
+        """Raise ValidationError when a field breaks the contract; return self. With a list
+        as ``unknown``, a status the contract does not list is recorded there instead."""
         _uint(self.instance_id, "instance.instanceId", required=True)
         for name in ("worktree_path", "branch", "agent_name", "tmux_session_id"):
             _text(getattr(self, name), f"instance.{name}")
-        _choice(self.status, "instance.status", INSTANCE_STATUSES)
+        _choice(self.status, "instance.status", INSTANCE_STATUSES, unknown)
         for name in ("output", "runtime", "model", "runtime_label"):
             _text(getattr(self, name), f"instance.{name}", required=False)
         # The editor writes start/end times itself; keep whatever string it wrote.
@@ -398,17 +432,17 @@ class WorktreeSessionFields(_Record):
 
 
 class WorktreeSession(WorktreeSessionFields):
-    instances: list[WorktreeInstance] = []
-    chat_history: list[ChatMessage] = []
+    instances: list[WorktreeInstance] = _list_field()
+    chat_history: list[ChatMessage] = _list_field()
     workspace_hash: _NotDecodedStr | None = msgspec.field(
         default=None, name=_WORKSPACE_HASH
     )
     extra: _NotDecodedDict = _extra_field()
 
     JSON_KEYS: ClassVar[tuple[str, ...]] = (
-        "id", "type", "task", "status", "createdAt", "updatedAt", "completedAt", "model",
-        "timeoutSeconds", "preserveWorktrees", "winnerId", "runtimeMix", "totalDuration",
-        "totalFilesChanged", "totalLinesAdded", "totalLinesDeleted", "instances", "chatHistory",
+        "id", "type", "task", "status", "createdAt", "updatedAt", "completedAt", "instances",
+        "chatHistory", "model", "timeoutSeconds", "preserveWorktrees", "winnerId", "runtimeMix",
+        "totalDuration", "totalFilesChanged", "totalLinesAdded", "totalLinesDeleted",
     )  # fmt: skip
 
     @classmethod
@@ -422,15 +456,18 @@ class WorktreeSession(WorktreeSessionFields):
             created_at=now, updated_at=now, workspace_hash=workspace_hash,
         )  # fmt: skip
 
-    def validate(self) -> "WorktreeSession":
+    def validate(self, *, unknown: list[str] | None = None) -> "WorktreeSession":
         """Raise ValidationError when a field breaks the contract; return self.
 
-        Checks the children too, and that instance ids are unique within the session.
+        Checks the children too, and that instance ids are unique within the session. With a
+        list as ``unknown``, a type, status or role the contract does not list (in the session
+        or its children) is recorded there, as ``"session.status 'cancelled'"``, and kept:
+        import stores what the editor's files hold.
         """
         _text(self.id, "session.id", nonempty=True)
-        _choice(self.type, "session.type", SESSION_TYPES)
+        _choice(self.type, "session.type", SESSION_TYPES, unknown)
         _text(self.task, "session.task", nonempty=True)
-        _choice(self.status, "session.status", SESSION_STATUSES)
+        _choice(self.status, "session.status", SESSION_STATUSES, unknown)
         _timestamp(self.created_at, "session.createdAt")
         _timestamp(self.updated_at, "session.updatedAt")
         _text(self.completed_at, "session.completedAt", required=False)
@@ -455,7 +492,7 @@ class WorktreeSession(WorktreeSessionFields):
                 raise ValidationError(
                     "session.instances must hold WorktreeInstance objects"
                 )
-            instance.validate()
+            instance.validate(unknown=unknown)
             if instance.instance_id in seen:
                 raise ValidationError(
                     f"instanceId {instance.instance_id} appears twice"
@@ -466,7 +503,7 @@ class WorktreeSession(WorktreeSessionFields):
                 raise ValidationError(
                     "session.chatHistory must hold ChatMessage objects"
                 )
-            message.validate()
+            message.validate(unknown=unknown)
         _extra(self.extra, "session", self.JSON_KEYS)
         return self
 
@@ -488,7 +525,8 @@ class WorktreeSession(WorktreeSessionFields):
         session: WorktreeSession = _decode(
             cls, data, "session", ("instances", "chatHistory")
         )
-        instances, messages = data.get("instances", []), data.get("chatHistory", [])
+        instances = data.get("instances", AbsentList())
+        messages = data.get("chatHistory", AbsentList())
         session.instances = _records(WorktreeInstance, instances, "session.instances")
         session.chat_history = _records(ChatMessage, messages, "session.chatHistory")
         return session
@@ -503,6 +541,10 @@ class WorktreeSession(WorktreeSessionFields):
             "createdAt": self.created_at,
             "updatedAt": self.updated_at,
             "completedAt": self.completed_at,
+            "instances": [
+                i.to_json() for i in sorted(self.instances, key=lambda i: i.instance_id)
+            ],
+            "chatHistory": [m.to_json() for m in self.chat_history],
             "model": self.model,
             "timeoutSeconds": self.timeout_seconds,
             "preserveWorktrees": self.preserve_worktrees,
@@ -512,10 +554,6 @@ class WorktreeSession(WorktreeSessionFields):
             "totalFilesChanged": self.total_files_changed,
             "totalLinesAdded": self.total_lines_added,
             "totalLinesDeleted": self.total_lines_deleted,
-            "instances": [
-                i.to_json() for i in sorted(self.instances, key=lambda i: i.instance_id)
-            ],
-            "chatHistory": [m.to_json() for m in self.chat_history],
         }
         out.update(self.extra)
         return out

@@ -1,8 +1,9 @@
 //! The editor's JSON session store, as serde does it: the reference that the Python baseline
 //! (`ait42_session.editor_files`) is checked against, byte for byte and error for error.
 //!
-//! The structs are the `ait42-session` crate's models (field order, camelCase keys, `Option`s
-//! written as `null`, `#[serde(default)]` lists), without its database-only fields.
+//! The structs are the shipping editor's (upstream `src-tauri/src/commands/session_history.rs`):
+//! its field order (a session's `instances` and `chatHistory` right after `completedAt`),
+//! camelCase keys, `Option`s written as `null`, and both lists required.
 //!
 //! Usage:
 //!   serde-reference rewrite < FILE      decode the file as the editor does, write it back with
@@ -56,6 +57,8 @@ struct WorktreeSession {
     created_at: String,
     updated_at: String,
     completed_at: Option<String>,
+    instances: Vec<WorktreeInstance>,
+    chat_history: Vec<ChatMessage>,
     model: Option<String>,
     timeout_seconds: Option<u32>,
     preserve_worktrees: Option<bool>,
@@ -65,10 +68,6 @@ struct WorktreeSession {
     total_files_changed: Option<u32>,
     total_lines_added: Option<u32>,
     total_lines_deleted: Option<u32>,
-    #[serde(default)]
-    instances: Vec<WorktreeInstance>,
-    #[serde(default)]
-    chat_history: Vec<ChatMessage>,
 }
 
 /// The editor's `load_sessions`: a blank file holds no sessions.
