@@ -206,7 +206,9 @@ class SqlFloor:
 
     def delete(self, session_id: str) -> None:
         self.write(
-            lambda: self.con.execute(sql.DELETE_SESSION, {"pk": self.pk(session_id)})
+            lambda: self.con.execute(
+                sql.DELETE_SESSION_COPIES, {"ws": self.ws, "id": session_id}
+            )
         )
 
     def add_message(self, session_id: str, message: dict[str, Any]) -> None:

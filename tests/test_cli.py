@@ -224,7 +224,7 @@ def test_import_of_a_folder_with_bad_files_reports_them_and_exits_1(sessions_dir
     (sessions_dir / "00000000000000cc.json").write_text("[]")  # empty array: fine
     editor_file(sessions_dir, "00000000000000dd", 2)
     broken = json.loads((sessions_dir / "00000000000000dd.json").read_text())
-    broken[1]["status"] = "exploded"
+    broken[1]["createdAt"] = "yesterday"  # names no instant: cannot be stored
     (sessions_dir / "00000000000000dd.json").write_text(json.dumps(broken, indent=2))
 
     result = run("import")
@@ -232,8 +232,33 @@ def test_import_of_a_folder_with_bad_files_reports_them_and_exits_1(sessions_dir
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "00000000000000bb.json: not valid JSON" in result.stdout
-    assert "00000000000000dd.json [session 1]: session.status" in result.stdout
+    assert "00000000000000dd.json [session 1]: session.createdAt" in result.stdout
     assert "sessions imported         126" in result.stdout
+
+
+def test_import_keeps_what_the_editor_wrote_with_warnings_and_strict_fails_on_them(
+    tmp_path, ait42_home
+):
+    folder = tmp_path / "sessions"
+    path = editor_file(folder, "00000000000000dd", 2)
+    data = json.loads(path.read_text())
+    data[1]["status"] = "exploded"  # not the contract's, kept as written
+    data.append(dict(data[0]))  # a second copy, as the editor's double create makes
+    path.write_text(json.dumps(data, indent=2))
+
+    strict = run("import", "--strict", "--dry-run", str(folder))
+    result = run("import", str(folder))
+    again = run("import", "--strict", "--json", str(folder))
+
+    assert strict.returncode == 1 and "Warnings" in strict.stdout
+    assert result.returncode == 0, result.stdout
+    assert re.search(r"warnings: repeated id +1\n", result.stdout)
+    assert re.search(r"warnings: unknown value +1\n", result.stdout)
+    assert "kept as written: session.status 'exploded'" in result.stdout
+    # Said once: a re-run after a clean import reports nothing, and --strict passes.
+    report = json.loads(again.stdout)
+    assert again.returncode == 0 and report["ok"] and report["warnings"] == []
+    assert report["warning_counts"] == {"repeated id": 0, "unknown value": 0}
 
 
 def test_a_dry_run_creates_no_database(sessions_dir, ait42_home):
@@ -358,7 +383,7 @@ def test_stats_count_only_files_that_brought_a_session_in(tmp_path, ait42_home):
     editor_file(folder, "00000000000000aa", 2)
     refused = editor_file(folder, "00000000000000bb", 1)
     data = json.loads(refused.read_text())
-    data[0]["status"] = "exploded"  # its only session breaks the rules
+    data[0]["createdAt"] = "yesterday"  # its only session cannot be stored
     refused.write_text(json.dumps(data, indent=2))
     assert run("import", str(folder)).returncode == 1
     stats = json.loads(run("stats", "--json").stdout)

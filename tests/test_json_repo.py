@@ -16,7 +16,13 @@ from ait42_session.json_repo import JsonSessionRepository
 from ait42_session.models import WorktreeSession
 from ait42_session.workspace import compute_workspace_hash
 
-from conftest import SAMPLE_SESSIONS, make_message, make_session, sample_session_dicts
+from conftest import (
+    EDITOR_WRITTEN,
+    SAMPLE_SESSIONS,
+    make_message,
+    make_session,
+    sample_session_dicts,
+)
 
 
 @pytest.fixture
@@ -36,6 +42,40 @@ def editor_text(sessions: list[WorktreeSession]) -> str:
 
 
 # --- the file format -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("source", EDITOR_WRITTEN, ids=lambda f: f.name)
+def test_a_file_the_editor_wrote_is_rewritten_byte_for_byte(
+    repo: JsonSessionRepository, workspace: str, file: Path, source: Path
+) -> None:
+    """Every session of a shipping editor's file written back unchanged (``update_session``
+    acts on the first copy of a repeated id, as the editor's ``find`` does) leaves the file's
+    bytes as the editor wrote them: its key order, its ``null``s, its repeated ids."""
+    raw = source.read_bytes()
+    file.parent.mkdir(parents=True)
+    file.write_bytes(raw)
+    stored = repo.get_all_sessions(workspace)
+    assert len(stored) == len(json.loads(raw))  # every copy of a repeated id is read
+    for session_id in {s.id for s in stored}:
+        copies = repo.get_session_copies(workspace, session_id)
+        assert len(copies) == [s.id for s in stored].count(session_id)
+        assert copies[0] == repo.get_session(workspace, session_id)
+        repo.update_session(workspace, repo.get_session(workspace, session_id))
+        assert file.read_bytes() == raw
+
+
+def test_a_file_whose_session_lacks_a_required_list_is_damaged(
+    repo: JsonSessionRepository, workspace: str, file: Path
+) -> None:
+    """The editor's struct declares both lists without a default: serde refuses the file."""
+    data = [make_session("s").to_json()]
+    del data[0]["chatHistory"]
+    file.parent.mkdir(parents=True)
+    file.write_text(json.dumps(data))
+    with pytest.raises(StoreCorruptedError, match="chatHistory"):
+        repo.get_all_sessions(workspace)
+    with pytest.raises(StoreCorruptedError, match="chatHistory"):
+        repo.update_session(workspace, make_session("s"))
 
 
 def test_sessions_are_written_as_the_editors_pretty_json_array(

@@ -178,6 +178,28 @@ def test_unicode_and_large_values_are_stored_intact(repo: Any, workspace: str) -
     assert repo.get_session(workspace, "セッション-🚀").to_json() == session.to_json()
 
 
+@pytest.mark.parametrize("status", ["round_1", "round_2", "round_3"])
+def test_a_debate_in_its_rounds_is_stored_with_the_runners_status(
+    repo: Any, workspace: str, status: str
+) -> None:
+    """The debate runner's statuses are the contract's too: the shipping editor writes them."""
+    debate = make_session("debate-1", type="debate", task="Debate in progress", status=status)
+    repo.create_session(workspace, debate)
+    assert repo.get_session(workspace, "debate-1").status == status
+    repo.update_session(workspace, make_session("debate-1", type="debate", status="completed"))
+    found = repo.query_sessions(workspace, SessionFilters(statuses=["completed"]))
+    assert ids(found) == ["debate-1"]
+
+
+def test_a_session_has_one_copy_when_created_through_the_api(
+    repo: Any, workspace: str
+) -> None:
+    repo.create_session(workspace, make_session("s1", instances=1))
+    assert repo.get_session_copies(workspace, "s1") == [repo.get_session(workspace, "s1")]
+    with pytest.raises(NotFoundError):
+        repo.get_session_copies(workspace, "nope")
+
+
 def test_the_same_id_cannot_be_created_twice(repo: Any, workspace: str) -> None:
     store(repo, workspace, make_session("s1", task="first"))
     with pytest.raises(AlreadyExistsError):

@@ -26,6 +26,7 @@ from ait42_session import (
 from ait42_session import sql, sqlite_rows
 from ait42_session.db import migration_scripts
 from ait42_session.queries import check_query, joined_agent_names
+from ait42_session.workspace import compute_workspace_hash
 from ait42_session.sqlite_rows import count_statement, select_statement, session_params
 from conftest import at, make_instance, make_message, make_session
 
@@ -485,6 +486,12 @@ def test_a_new_database_is_marked_as_ours(tmp_path):
         assert pool.schema_version == len(migration_scripts())
 
 
+# Before schema 8 a session row had no copy number.
+INSERT_SESSION_BEFORE_COPIES = sql.INSERT_SESSION.replace(":copy_number, ", "").replace(
+    "copy_number, ", ""
+)
+
+
 def old_database(path: Path, schema: int, workspace: str, sessions: list[Any]) -> None:
     """A database file as the code of ``schema`` made it: its migrations only, and rows
     written as that code wrote them (outputs as plain text before schema 6, compressed from
@@ -504,7 +511,8 @@ def old_database(path: Path, schema: int, workspace: str, sessions: list[Any]) -
     with con:
         con.execute(sql.ENSURE_WORKSPACE, {"hash": ws, "path": real_path, "now": at(0)})
         for session in sessions:
-            con.execute(sql.INSERT_SESSION, sqlite_rows.session_params(session, ws))
+            insert = sql.INSERT_SESSION if schema >= 8 else INSERT_SESSION_BEFORE_COPIES
+            con.execute(insert, sqlite_rows.session_params(session, ws))
             pk = con.last_insert_rowid()
             sqlite_rows.upsert_rows(
                 con,
@@ -743,4 +751,40 @@ def test_a_streamed_save_rewrites_and_reindexes_only_the_output_that_grew(
             (0, True)
         ]
         assert repo.get_session(workspace, session.id).instances[0].output == grown
+        assert repo.pool.verify_integrity()
+
+
+def test_a_database_of_schema_7_upgrades_to_keeping_every_copy_with_the_same_answers(
+    tmp_path, workspace
+):
+    """Migration 0008 rebuilds the three tables (foreign keys off, checked before commit):
+    every row keeps its id, the indexes keyed by them answer as before, and what the
+    editor's files hold (a second copy of an id, a status the old CHECK refused) now fits."""
+    sessions = upgrade_sessions("okapicopy", "\n")
+    old_database(tmp_path / "old.db", 7, workspace, sessions)
+    expected_search = fresh_searches(
+        tmp_path, workspace, sessions, ("okapicopy3", '"module_17 with"')
+    )
+
+    with SqliteSessionRepository.with_path(tmp_path / "old.db") as repo:
+        assert repo.pool.schema_version == len(migration_scripts())
+        assert [s.to_json() for s in repo.get_all_sessions(workspace)] == [
+            s.to_json() for s in sorted(sessions, key=lambda s: s.id, reverse=True)
+        ]
+        assert [repo.search(workspace, q) for q in ("okapicopy3", '"module_17 with"')] == (
+            expected_search
+        )
+        assert repo.pool.verify_integrity()
+        con = repo.pool.connection()
+        assert con.pragma("foreign_keys") == 1
+        ws = compute_workspace_hash(workspace)
+        with con:
+            sqlite_rows.insert_session(
+                con, ws, make_session("long", status="round_2", task="a copy"), 1
+            )
+        assert [c.task for c in repo.get_session_copies(workspace, "long")] == [
+            sessions[0].task, "a copy",
+        ]  # fmt: skip
+        repo.delete_session(workspace, "long")
+        assert [s.id for s in repo.get_all_sessions(workspace)] == ["other"]
         assert repo.pool.verify_integrity()

@@ -181,6 +181,7 @@ def _print_import(report: ImportReport, source: Path) -> None:
         ("messages", report.messages),
         ("skipped (already stored)", report.skipped),
         ("problems", len(report.errors)),
+        *((f"warnings: {kind}", n) for kind, n in report.warning_counts().items()),
     ])  # fmt: skip
     if report.backup_path:
         print(f"Backup of the database before this first import: {report.backup_path}")
@@ -188,6 +189,11 @@ def _print_import(report: ImportReport, source: Path) -> None:
         would = "would be" if report.dry_run else "was"
         print(f"Problems (nothing of these {would} imported):")
         for issue in report.errors:
+            print(f"  {issue}")
+    if report.warnings:
+        kept = "would be kept" if report.dry_run else "kept"
+        print(f"Warnings (stored as the files hold them, {kept}):")
+        for issue in report.warnings:
             print(f"  {issue}")
 
 
@@ -202,11 +208,15 @@ def cmd_import(args: argparse.Namespace) -> int:
         _progress(not args.json and not args.no_progress) as bar,
     ):
         report = import_json(source, repo, dry_run=args.dry_run, progress=bar)
+    ok = report.ok and not (args.strict and report.warnings)
     if args.json:
-        _emit_json({"source": str(source), **report.to_dict(), "ok": report.ok})
+        _emit_json({
+            "source": str(source), **report.to_dict(),
+            "warning_counts": report.warning_counts(), "ok": ok,
+        })  # fmt: skip
     else:
         _print_import(report, source)
-    return EXIT_OK if report.ok else EXIT_FAILED
+    return EXIT_OK if ok else EXIT_FAILED
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -467,10 +477,17 @@ def build_parser() -> argparse.ArgumentParser:
     sub = command(
         "import", cmd_import, "Import the editor's JSON session files into the database.",
         "Safe to run again: unchanged files are skipped, changed files bring in their new and "
-        "changed sessions, the JSON files are never modified. Exits 1 when any file or session "
-        "was reported. Creates the database if needed; the first import into a SQLite database "
-        "that already holds sessions backs it up first.",
+        "changed sessions, the JSON files are never modified. Every session the files hold is "
+        "stored: a repeated id's later copies and values the contract does not list are kept "
+        "and reported as warnings, once. Exits 1 when a file or a session could not be read "
+        "or stored (or, with --strict, on a warning). Creates the database if needed; the "
+        "first import into a SQLite database that already holds sessions backs it up first.",
     )  # fmt: skip
+    sub.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 on warnings too (repeated ids, values the contract does not list)",
+    )
     sub.add_argument(
         "sessions_dir",
         nargs="?",

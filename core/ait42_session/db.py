@@ -279,21 +279,35 @@ class Database:
             )
 
     def _apply(self, con: apsw.Connection, number: int, name: str, script: str) -> None:
+        # Foreign keys are off while a migration runs (SQLite's procedure for rebuilding a
+        # table: dropping a parent would otherwise delete its children), and checked before
+        # it commits. The pragma has no effect inside a transaction, hence here.
+        con.pragma("foreign_keys", "OFF")
         con.execute("BEGIN IMMEDIATE")
         try:
             # Another process may have applied it while we waited for the write lock.
             if int(con.pragma("user_version")) < number:
                 con.execute(script)
+                broken = con.execute(sql.FOREIGN_KEY_CHECK).fetchall()
+                if broken:
+                    raise MigrationError(
+                        f"{self._path}: migration {name} left rows without their parent: "
+                        f"{broken[:5]!r}"
+                    )
                 con.pragma("user_version", number)
             con.execute("COMMIT")
-        except apsw.Error as exc:
+        except (apsw.Error, MigrationError) as exc:
             if (
                 not con.get_autocommit()
             ):  # an I/O error or a full disk has rolled back already
                 con.execute("ROLLBACK")
+            if isinstance(exc, MigrationError):
+                raise
             raise MigrationError(
                 f"{self._path}: migration {name} failed: {exc}"
             ) from exc
+        finally:
+            con.pragma("foreign_keys", "ON")
 
     # --- transactions ---------------------------------------------------------------------
 

@@ -81,6 +81,19 @@ class JsonSessionRepository:
                 return session
         raise _not_found(session_id, workspace)
 
+    def get_session_copies(
+        self, workspace_path: str, session_id: str
+    ) -> list[WorktreeSession]:
+        """Every copy of a repeated id in the file, in file order (the first is the one the
+        commands act on); NotFoundError when the workspace has no such id."""
+        workspace = require_workspace_path(workspace_path)
+        require_session_id(session_id)
+        _, sessions = self._load(workspace)
+        copies = [session for session in sessions if session.id == session_id]
+        if not copies:
+            raise _not_found(session_id, workspace)
+        return copies
+
     def get_all_sessions(self, workspace_path: str) -> list[WorktreeSession]:
         """Every session of the workspace, ``updated_at`` descending; ``[]`` for a blank path."""
         if isinstance(workspace_path, str) and not workspace_path.strip():

@@ -235,7 +235,8 @@ def filter_sort_page(
     limit: int | None,
     offset: int,
 ) -> list[WorktreeSession]:
-    """Filter, order (key then id, same direction) and page sessions in Python."""
+    """Filter, order (key, id, then place in the file: copies of a repeated id in the same
+    direction, as the SQL stores order them by copy number) and page sessions in Python."""
     if (
         query.types
         or query.statuses
@@ -245,7 +246,10 @@ def filter_sort_page(
         chosen = [s for s in sessions if matches(s, query)]
     else:
         chosen = list(sessions)
-    # Two stable sorts, ids first: ties on the key keep the ids' order, in the same direction.
+    # Two stable sorts, ids first: ties on the key keep the ids' order, in the same direction;
+    # ties on both keep the file's order, reversed first for a descending sort.
+    if query.descending:
+        chosen.reverse()
     chosen.sort(key=_ID, reverse=query.descending)
     chosen.sort(key=_SORT_KEYS[query.sort_field], reverse=query.descending)
     end = None if limit is None else offset + limit

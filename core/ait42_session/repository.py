@@ -18,6 +18,10 @@ class SessionRepository(Protocol):
 
     def get_session(self, workspace_path: str, session_id: str) -> WorktreeSession: ...
 
+    def get_session_copies(
+        self, workspace_path: str, session_id: str
+    ) -> list[WorktreeSession]: ...
+
     def get_all_sessions(self, workspace_path: str) -> list[WorktreeSession]: ...
 
     def update_session(

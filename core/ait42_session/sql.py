@@ -31,14 +31,20 @@ WHERE workspaces.path IS NOT excluded.path"""
 
 # --- sessions -----------------------------------------------------------------------------
 
-SESSION_PK = "SELECT pk FROM sessions WHERE workspace_hash = :ws AND id = :id"
+# A repeated id (the editor appends on create) has copies numbered in file order; the
+# commands act on the first, as the editor's `find` does.
+SESSION_PK = """
+SELECT pk FROM sessions WHERE workspace_hash = :ws AND id = :id ORDER BY copy_number LIMIT 1"""
+
+NEXT_COPY_NUMBER = """
+SELECT coalesce(max(copy_number) + 1, 0) FROM sessions WHERE workspace_hash = :ws AND id = :id"""
 
 INSERT_SESSION = """
-INSERT INTO sessions (workspace_hash, id, type, task, status, created_at, created_ns,
+INSERT INTO sessions (workspace_hash, id, copy_number, type, task, status, created_at, created_ns,
     updated_at, updated_ns, completed_at, model, timeout_seconds, preserve_worktrees, winner_id,
     runtime_mix, total_duration, total_files_changed, total_lines_added, total_lines_deleted,
     agent_names, extra)
-VALUES (:ws, :id, :type, :task, :status, :created_at, :created_ns, :updated_at, :updated_ns,
+VALUES (:ws, :id, :copy_number, :type, :task, :status, :created_at, :created_ns, :updated_at, :updated_ns,
     :completed_at, :model, :timeout_seconds, :preserve_worktrees, :winner_id, :runtime_mix,
     :total_duration, :total_files_changed, :total_lines_added, :total_lines_deleted,
     :agent_names, :extra)"""
@@ -57,7 +63,16 @@ TOUCH_SESSION = "UPDATE sessions SET updated_at = :updated_at, updated_ns = :upd
 
 DELETE_SESSION = "DELETE FROM sessions WHERE pk = :pk"
 
-GET_SESSION = f"SELECT {SESSION_COLUMNS} FROM sessions AS s WHERE s.workspace_hash = :ws AND s.id = :id"
+# Every copy, as the editor's `retain` removes them all.
+DELETE_SESSION_COPIES = "DELETE FROM sessions WHERE workspace_hash = :ws AND id = :id"
+
+GET_SESSION = f"""
+SELECT {SESSION_COLUMNS} FROM sessions AS s WHERE s.workspace_hash = :ws AND s.id = :id
+ORDER BY s.copy_number LIMIT 1"""
+
+SESSION_COPIES = f"""
+SELECT {SESSION_COLUMNS} FROM sessions AS s WHERE s.workspace_hash = :ws AND s.id = :id
+ORDER BY s.copy_number"""
 
 # --- the substring index (casefolded text, written from Python) ---------------------------
 
@@ -228,10 +243,13 @@ PAGE = " LIMIT :limit OFFSET :offset"
 @lru_cache(maxsize=256)
 def select_sessions(columns: str, where: tuple[str, ...], sort_field: str, descending: bool,
                     paged: bool, page_clause: str = PAGE) -> str:  # fmt: skip
-    """A SELECT over sessions: the WHERE fragments ANDed, ordered by key then id; paged by
-    ``page_clause`` (PostgreSQL passes its own placeholders)."""
+    """A SELECT over sessions: the WHERE fragments ANDed, ordered by key, id and copy number
+    in one direction; paged by ``page_clause`` (PostgreSQL passes its own placeholders)."""
     direction = "DESC" if descending else "ASC"
-    order = f"{SORT_EXPRESSIONS[sort_field]} {direction}, s.id {direction}"
+    order = (
+        f"{SORT_EXPRESSIONS[sort_field]} {direction}, s.id {direction}, "
+        f"s.copy_number {direction}"
+    )
     page = page_clause if paged else ""
     return f"SELECT {columns} FROM sessions AS s WHERE {' AND '.join(where)} ORDER BY {order}{page}"
 

@@ -175,7 +175,9 @@ class SqliteSessionRepository:
         require_session_id(session_id)
 
         def work(con: apsw.Connection) -> None:
-            con.execute(sql.DELETE_SESSION, {"pk": _pk(con, ws, session_id)})
+            con.execute(sql.DELETE_SESSION_COPIES, {"ws": ws, "id": session_id})
+            if con.changes() == 0:
+                raise _not_found(session_id)
 
         self._pool.write(work)
 
@@ -234,6 +236,22 @@ class SqliteSessionRepository:
             if row is None:
                 raise _not_found(session_id)
             return sqlite_rows.sessions_from_rows(con, [row], ws)[0]
+
+        return self._pool.read(work)
+
+    def get_session_copies(
+        self, workspace_path: str, session_id: str
+    ) -> list[WorktreeSession]:
+        """Every stored copy of a repeated id, in file order (the first is the one the
+        commands act on); NotFoundError when the workspace has no such id."""
+        ws, _ = _workspace(workspace_path)
+        require_session_id(session_id)
+
+        def work(con: apsw.Connection) -> list[WorktreeSession]:
+            rows = con.execute(sql.SESSION_COPIES, {"ws": ws, "id": session_id}).fetchall()
+            if not rows:
+                raise _not_found(session_id)
+            return sqlite_rows.sessions_from_rows(con, rows, ws)
 
         return self._pool.read(work)
 

@@ -94,10 +94,13 @@ def _extra(value: dict[str, Any]) -> str | None:
 # --- parameters from models ------------------------------------------------------------------
 
 
-def session_params(session: WorktreeSession, ws: str) -> dict[str, Any]:
+def session_params(
+    session: WorktreeSession, ws: str, copy_number: int = 0
+) -> dict[str, Any]:
     return {
         "ws": ws,
         "id": session.id,
+        "copy_number": copy_number,
         "type": session.type,
         "task": session.task,
         "status": session.status,
@@ -332,19 +335,27 @@ def sessions_from_rows(
 # --- one whole session -----------------------------------------------------------------------
 
 
-def insert_session(con: apsw.Connection, ws: str, session: WorktreeSession) -> int:
-    """Insert a validated session with its children and index rows; its new pk."""
-    return insert_sessions(con, ws, [session])[0]
+def insert_session(
+    con: apsw.Connection, ws: str, session: WorktreeSession, copy_number: int = 0
+) -> int:
+    """Insert a validated session with its children and index rows; its new pk.
+    ``copy_number``: which copy of its id it is (0 the first; see sql.SESSION_PK)."""
+    return insert_sessions(con, ws, [session], [copy_number])[0]
 
 
 def insert_sessions(
-    con: apsw.Connection, ws: str, sessions: Sequence[WorktreeSession]
+    con: apsw.Connection,
+    ws: str,
+    sessions: Sequence[WorktreeSession],
+    copy_numbers: Sequence[int] | None = None,
 ) -> list[int]:
     """Insert validated new sessions with their children and index rows; their new pks.
-    The children of all of them are written as one set per table (see sql.Staged)."""
+    The children of all of them are written as one set per table (see sql.Staged).
+    ``copy_numbers``: one per session (all first copies when None)."""
     pks, instances, messages = [], [], []
-    for session in sessions:
-        con.execute(sql.INSERT_SESSION, session_params(session, ws))
+    for n, session in enumerate(sessions):
+        copy_number = 0 if copy_numbers is None else copy_numbers[n]
+        con.execute(sql.INSERT_SESSION, session_params(session, ws, copy_number))
         pk = con.last_insert_rowid()
         pks.append(pk)
         instances += [instance_params(pk, i) for i in session.instances]

@@ -24,7 +24,15 @@ from ..models import WorktreeSession
 from ..timestamps import now_rfc3339
 from .targets import FileTransaction, Refused, Target, target_of
 
-__all__ = ["ImportIssue", "ImportReport", "ProgressHook", "import_json"]
+__all__ = [
+    "ImportIssue",
+    "ImportReport",
+    "ProgressHook",
+    "REPEATED_ID",
+    "UNKNOWN_VALUE",
+    "WARNING_KINDS",
+    "import_json",
+]
 
 _BOM = b"\xef\xbb\xbf"
 
@@ -32,13 +40,22 @@ _BOM = b"\xef\xbb\xbf"
 # --- reports --------------------------------------------------------------------------------
 
 
+# What a warning is about: something the editor's files hold that the store keeps as it is.
+REPEATED_ID = "repeated id"
+UNKNOWN_VALUE = "unknown value"
+WARNING_KINDS = (REPEATED_ID, UNKNOWN_VALUE)
+
+
 @dataclass(frozen=True)
 class ImportIssue:
-    """A problem with one source file (``index`` None) or one session in it (its position)."""
+    """A problem with one source file (``index`` None) or one session in it (its position).
+    ``kind`` is None for an error (nothing of it was stored), or one of ``WARNING_KINDS`` for
+    a warning (stored as it is, and said)."""
 
     file: str
     index: int | None
     reason: str
+    kind: str | None = None
 
     def __str__(self) -> str:
         where = (
@@ -55,7 +72,10 @@ class ImportReport:
     ``messages``: what was written (new sessions and changed ones, whole); ``replaced``: how
     many of those sessions replaced a stored one; ``skipped``: sessions already stored and
     identical (a file unchanged since the last import counts all its sessions here);
-    ``errors``: every problem, in file order. ``files_seen``: source files found;
+    ``errors``: every problem that kept a file or a session out, in file order;
+    ``warnings``: what was stored as the file holds it and is worth knowing (a repeated id's
+    later copy, a value the contract does not list), in file order, said once: by the import
+    that stored it. ``files_seen``: source files found;
     ``unchanged_files``: of those, skipped unread because unchanged since their last import.
     ``backup_path``: the backup taken before this import, if one was.
     """
@@ -67,6 +87,7 @@ class ImportReport:
     skipped: int = 0
     errors: list[ImportIssue] = field(default_factory=list)
     replaced: int = 0
+    warnings: list[ImportIssue] = field(default_factory=list)
     files_seen: int = 0
     unchanged_files: int = 0
     dry_run: bool = field(default=False, compare=False)
@@ -74,8 +95,15 @@ class ImportReport:
 
     @property
     def ok(self) -> bool:
-        """True when nothing was reported."""
+        """True when everything the files hold is in the store (warnings aside)."""
         return not self.errors
+
+    def warning_counts(self) -> dict[str, int]:
+        """How many warnings of each kind (every kind, zero included)."""
+        counts = dict.fromkeys(WARNING_KINDS, 0)
+        for warning in self.warnings:
+            counts[warning.kind or ""] = counts.get(warning.kind or "", 0) + 1
+        return counts
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for ``--json`` output."""
@@ -140,6 +168,8 @@ class _Candidate:
     index: int
     session: WorktreeSession
     text: str  # canonical JSON, to compare with the stored copy
+    copy_number: int  # which copy of its id in the file (0 the first)
+    warnings: list[ImportIssue]  # said when it is stored
 
 
 @dataclass
@@ -150,6 +180,7 @@ class _FileOutcome:
     messages: int = 0
     skipped: int = 0
     issues: list[ImportIssue] = field(default_factory=list)
+    warnings: list[ImportIssue] = field(default_factory=list)
 
 
 def _parse(raw: bytes) -> list[Any]:
@@ -192,13 +223,16 @@ def _canonical(session: WorktreeSession) -> str:
 def _candidates(
     file: str, items: list[Any]
 ) -> tuple[list[_Candidate], list[ImportIssue]]:
-    """The sessions of a parsed file that can be stored, and the ones that cannot."""
+    """The sessions of a parsed file that can be stored (every copy of a repeated id, values
+    the contract does not list kept with a warning), and the ones that cannot."""
     found: list[_Candidate] = []
     issues: list[ImportIssue] = []
     first_at: dict[str, int] = {}
+    copies: dict[str, int] = {}
     for index, item in enumerate(items):
+        unknown: list[str] = []
         try:
-            session = WorktreeSession.from_json(item)
+            session = WorktreeSession.decode(item).validate(unknown=unknown)
             text = _canonical(session)
             text.encode("utf-8")
         except UnicodeEncodeError as exc:
@@ -209,21 +243,28 @@ def _candidates(
         except (SessionError, TypeError, ValueError, RecursionError) as exc:
             issues.append(ImportIssue(file, index, str(exc) or type(exc).__name__))
             continue
-        if session.id in first_at:
-            issues.append(ImportIssue(
+        warnings = [
+            ImportIssue(file, index, f"kept as written: {value}", UNKNOWN_VALUE)
+            for value in unknown
+        ]
+        copy_number = copies.get(session.id, 0)
+        copies[session.id] = copy_number + 1
+        if copy_number:
+            warnings.append(ImportIssue(
                 file, index,
-                f"session id {session.id!r} repeats the one at index {first_at[session.id]};"
-                " only the first is imported",
+                f"session id {session.id!r} repeats the one at index {first_at[session.id]}"
+                f" (kept as copy {copy_number}; the editor's commands act on the first)",
+                REPEATED_ID,
             ))  # fmt: skip
-            continue
-        first_at[session.id] = index
-        found.append(_Candidate(index, session, text))
+        else:
+            first_at[session.id] = index
+        found.append(_Candidate(index, session, text, copy_number, warnings))
     return found, issues
 
 
-def _stored(tx: FileTransaction, ws: str) -> dict[str, tuple[int, str]]:
-    """Stored sessions of the workspace: id -> (pk, canonical JSON)."""
-    return {s.id: (pk, _canonical(s)) for pk, s in tx.stored(ws)}
+def _stored(tx: FileTransaction, ws: str) -> dict[tuple[str, int], tuple[int, str]]:
+    """Stored sessions of the workspace: (id, copy number) -> (pk, canonical JSON)."""
+    return {(s.id, copy): (pk, _canonical(s)) for pk, copy, s in tx.stored(ws)}
 
 
 def _write_file(
@@ -241,17 +282,18 @@ def _write_file(
         tx.ensure_workspace(source.ws)
     for candidate in candidates:
         session = candidate.session
-        pk, text = stored.get(session.id, (None, None))
+        pk, text = stored.get((session.id, candidate.copy_number), (None, None))
         if text == candidate.text:
             outcome.skipped += 1
             continue
         try:
-            tx.store(source.ws, session, pk)
+            tx.store(source.ws, session, pk, candidate.copy_number)
         except Refused as exc:
             reason = f"rejected by the database: {exc}"
             outcome.issues.append(ImportIssue(source.name, candidate.index, reason))
             continue
         outcome.sessions += 1
+        outcome.warnings += candidate.warnings
         outcome.replaced += pk is not None
         outcome.instances += len(session.instances)
         outcome.messages += len(session.chat_history)
@@ -335,6 +377,7 @@ class _Importer:
             self.backup_due = False
         outcome = self._transaction(source, len(items), candidates, len(issues))
         report.errors += sorted(issues + outcome.issues, key=lambda i: i.index or 0)
+        report.warnings += outcome.warnings
         report.files += outcome.sessions > 0
         for name in ("sessions", "replaced", "instances", "messages", "skipped"):
             setattr(report, name, getattr(report, name) + getattr(outcome, name))

@@ -43,6 +43,8 @@ ON CONFLICT (hash) DO NOTHING"""
 SESSIONS_OF_WORKSPACE = f"""
 SELECT {SESSION_COLUMNS} FROM sessions AS s WHERE s.workspace_hash = :ws ORDER BY s.pk"""
 
+COPY_NUMBERS_OF_WORKSPACE = "SELECT pk, copy_number FROM sessions WHERE workspace_hash = :ws"
+
 WORKSPACES_WITH_SESSIONS = """
 SELECT w.hash FROM workspaces AS w
 WHERE EXISTS (SELECT 1 FROM sessions AS s WHERE s.workspace_hash = w.hash)

@@ -42,9 +42,18 @@ class Refused(Exception):
 class FileTransaction(Protocol):
     """What importing one file does inside its transaction."""
 
-    def stored(self, ws: str) -> list[tuple[int, WorktreeSession]]: ...
+    def stored(self, ws: str) -> list[tuple[int, int, WorktreeSession]]:
+        """(pk, copy number, session) of each stored session of ``ws``, in stored order."""
+        ...
+
     def ensure_workspace(self, ws: str) -> None: ...
-    def store(self, ws: str, session: WorktreeSession, pk: int | None) -> None: ...
+
+    def store(
+        self, ws: str, session: WorktreeSession, pk: int | None, copy_number: int
+    ) -> None:
+        """Replace session ``pk``, or insert it as that copy of its id when ``pk`` is None."""
+        ...
+
     def put_source(self, params: dict[str, Any]) -> None: ...
 
 
@@ -94,21 +103,27 @@ class _SqliteFile:
     def __init__(self, con: apsw.Connection) -> None:
         self.con = con
 
-    def stored(self, ws: str) -> list[tuple[int, WorktreeSession]]:
+    def stored(self, ws: str) -> list[tuple[int, int, WorktreeSession]]:
         rows: list[Any] = self.con.execute(
             msql.SESSIONS_OF_WORKSPACE, {"ws": ws}
         ).fetchall()
         sessions = sqlite_rows.sessions_from_rows(self.con, rows, ws)
-        return [(int(row[0]), s) for row, s in zip(rows, sessions, strict=True)]
+        copies = dict(self.con.execute(msql.COPY_NUMBERS_OF_WORKSPACE, {"ws": ws}))
+        return [
+            (int(row[0]), copies[row[0]], s)
+            for row, s in zip(rows, sessions, strict=True)
+        ]
 
     def ensure_workspace(self, ws: str) -> None:
         self.con.execute(msql.ENSURE_HASH_WORKSPACE, {"hash": ws})
 
-    def store(self, ws: str, session: WorktreeSession, pk: int | None) -> None:
+    def store(
+        self, ws: str, session: WorktreeSession, pk: int | None, copy_number: int
+    ) -> None:
         self.con.execute(msql.SAVEPOINT)
         try:
             if pk is None:
-                sqlite_rows.insert_session(self.con, ws, session)
+                sqlite_rows.insert_session(self.con, ws, session, copy_number)
             else:
                 sqlite_rows.replace_session(self.con, pk, ws, session)
         except _REFUSED as exc:

@@ -194,6 +194,11 @@ class DualWriteRepository:
     def get_session(self, workspace_path: str, session_id: str) -> WorktreeSession:
         return self.primary.get_session(workspace_path, session_id)
 
+    def get_session_copies(
+        self, workspace_path: str, session_id: str
+    ) -> list[WorktreeSession]:
+        return self.primary.get_session_copies(workspace_path, session_id)
+
     def get_all_sessions(self, workspace_path: str) -> list[WorktreeSession]:
         return self.primary.get_all_sessions(workspace_path)
 
@@ -337,6 +342,14 @@ class FallbackRepository:
     def get_session(self, workspace_path: str, session_id: str) -> WorktreeSession:
         return self._read(
             "get_session", lambda r: r.get_session(workspace_path, session_id)
+        )
+
+    def get_session_copies(
+        self, workspace_path: str, session_id: str
+    ) -> list[WorktreeSession]:
+        return self._read(
+            "get_session_copies",
+            lambda r: r.get_session_copies(workspace_path, session_id),
         )
 
     def get_all_sessions(self, workspace_path: str) -> list[WorktreeSession]:

@@ -33,23 +33,31 @@ class _PostgresFile:
     def __init__(self, con: psycopg.Connection[Any]) -> None:
         self.con = con
 
-    def stored(self, ws: str) -> list[tuple[int, WorktreeSession]]:
+    def stored(self, ws: str) -> list[tuple[int, int, WorktreeSession]]:
         found: list[Any] = self.con.execute(
             sql.SESSIONS_OF_WORKSPACE, {"ws": ws}
         ).fetchall()
         sessions = rows.sessions_from_rows(self.con, found, ws)
-        return [(int(row[0]), s) for row, s in zip(found, sessions, strict=True)]
+        copies = dict(
+            self.con.execute(sql.COPY_NUMBERS_OF_WORKSPACE, {"ws": ws}).fetchall()
+        )
+        return [
+            (int(row[0]), copies[row[0]], s)
+            for row, s in zip(found, sessions, strict=True)
+        ]
 
     def ensure_workspace(self, ws: str) -> None:
         self.con.execute(sql.ENSURE_HASH_WORKSPACE, {"hash": ws})
 
-    def store(self, ws: str, session: WorktreeSession, pk: int | None) -> None:
+    def store(
+        self, ws: str, session: WorktreeSession, pk: int | None, copy_number: int
+    ) -> None:
         try:
             with (
                 self.con.transaction()
             ):  # a savepoint: a refusal undoes this session only
                 if pk is None:
-                    rows.insert_session(self.con, ws, session)
+                    rows.insert_session(self.con, ws, session, copy_number)
                 else:
                     rows.replace_session(self.con, pk, ws, session)
         except _REFUSED as exc:

@@ -186,11 +186,12 @@ class PostgresSessionRepository:
     def delete_session(self, workspace_path: str, session_id: str) -> None:
         ws, _ = _workspace(workspace_path)
         require_session_id(session_id)
-        self._db.write(
-            lambda con: con.execute(
-                sql.DELETE_SESSION, {"pk": self._locked(con, ws, session_id)}
-            )
-        )
+
+        def work(con: psycopg.Connection[Any]) -> None:
+            self._locked(con, ws, session_id)
+            con.execute(sql.DELETE_SESSION_COPIES, {"ws": ws, "id": session_id})
+
+        self._db.write(work)
 
     def add_chat_message(
         self, workspace_path: str, session_id: str, message: ChatMessage
@@ -252,6 +253,22 @@ class PostgresSessionRepository:
             if row is None:
                 raise _not_found(session_id)
             return rows.sessions_from_rows(con, [row], ws)[0]
+
+        return self._db.read(work)
+
+    def get_session_copies(
+        self, workspace_path: str, session_id: str
+    ) -> list[WorktreeSession]:
+        """Every stored copy of a repeated id, in file order (the first is the one the
+        commands act on); NotFoundError when the workspace has no such id."""
+        ws, _ = _workspace(workspace_path)
+        require_session_id(session_id)
+
+        def work(con: psycopg.Connection[Any]) -> list[WorktreeSession]:
+            found = con.execute(sql.SESSION_COPIES, {"ws": ws, "id": session_id}).fetchall()
+            if not found:
+                raise _not_found(session_id)
+            return rows.sessions_from_rows(con, found, ws)
 
         return self._db.read(work)
 

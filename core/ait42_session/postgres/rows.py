@@ -67,9 +67,11 @@ def words(text: str | None) -> str | None:
     return " ".join(entries)
 
 
-def session_params(session: WorktreeSession, ws: str) -> dict[str, Any]:
+def session_params(
+    session: WorktreeSession, ws: str, copy_number: int = 0
+) -> dict[str, Any]:
     """The session row's parameters: the SQLite store's, plus folded text and task words."""
-    params = sqlite_rows.session_params(session, ws)
+    params = sqlite_rows.session_params(session, ws, copy_number)
     params.update(
         task_folded=session.task.casefold(),
         id_folded=session.id.casefold(),
@@ -101,10 +103,12 @@ def write_children(
 
 
 def insert_session(
-    con: psycopg.Connection[Any], ws: str, session: WorktreeSession
+    con: psycopg.Connection[Any], ws: str, session: WorktreeSession, copy_number: int = 0
 ) -> int:
-    """Insert the session and its children; its pk."""
-    pk: int = con.execute(sql.INSERT_SESSION, session_params(session, ws)).fetchone()[0]  # type: ignore[index]
+    """Insert the session and its children; its pk. ``copy_number``: which copy of its id it
+    is (0 the first)."""
+    params = session_params(session, ws, copy_number)
+    pk: int = con.execute(sql.INSERT_SESSION, params).fetchone()[0]  # type: ignore[index]
     write_children(con, pk, session)
     return pk
 

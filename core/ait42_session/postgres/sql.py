@@ -33,11 +33,11 @@ SESSION_COLUMNS = sqlite_sql.SESSION_COLUMNS
 SUMMARY_COLUMNS = sqlite_sql.SUMMARY_COLUMNS
 
 INSERT_SESSION = """
-INSERT INTO sessions (workspace_hash, id, type, task, status, created_at, created_ns,
+INSERT INTO sessions (workspace_hash, id, copy_number, type, task, status, created_at, created_ns,
     updated_at, updated_ns, completed_at, model, timeout_seconds, preserve_worktrees, winner_id,
     runtime_mix, total_duration, total_files_changed, total_lines_added, total_lines_deleted,
     agent_names, extra, task_folded, id_folded, agents_folded, task_words)
-VALUES (%(ws)s, %(id)s, %(type)s, %(task)s, %(status)s, %(created_at)s, %(created_ns)s,
+VALUES (%(ws)s, %(id)s, %(copy_number)s, %(type)s, %(task)s, %(status)s, %(created_at)s, %(created_ns)s,
     %(updated_at)s, %(updated_ns)s, %(completed_at)s, %(model)s, %(timeout_seconds)s,
     %(preserve_worktrees)s, %(winner_id)s, %(runtime_mix)s, %(total_duration)s,
     %(total_files_changed)s, %(total_lines_added)s, %(total_lines_deleted)s, %(agent_names)s,
@@ -57,13 +57,26 @@ UPDATE sessions SET type = %(type)s, task = %(task)s, status = %(status)s,
     task_words = %(task_words)s::tsvector
 WHERE pk = %(pk)s"""
 
-# The session's row, locked until the transaction ends: writers of one session go one by one.
-LOCK_SESSION = (
-    "SELECT pk FROM sessions WHERE workspace_hash = %(ws)s AND id = %(id)s FOR UPDATE"
-)
-SESSION_PK = "SELECT pk FROM sessions WHERE workspace_hash = %(ws)s AND id = %(id)s"
-GET_SESSION = f"SELECT {SESSION_COLUMNS} FROM sessions AS s WHERE s.workspace_hash = %(ws)s AND s.id = %(id)s"
+# The session's row (its first copy, which the commands act on; see sqlite's SESSION_PK),
+# locked until the transaction ends: writers of one session go one by one.
+LOCK_SESSION = """
+SELECT pk FROM sessions WHERE workspace_hash = %(ws)s AND id = %(id)s
+ORDER BY copy_number LIMIT 1 FOR UPDATE"""
+SESSION_PK = """
+SELECT pk FROM sessions WHERE workspace_hash = %(ws)s AND id = %(id)s
+ORDER BY copy_number LIMIT 1"""
+NEXT_COPY_NUMBER = """
+SELECT coalesce(max(copy_number) + 1, 0) FROM sessions
+WHERE workspace_hash = %(ws)s AND id = %(id)s"""
+GET_SESSION = f"""
+SELECT {SESSION_COLUMNS} FROM sessions AS s WHERE s.workspace_hash = %(ws)s AND s.id = %(id)s
+ORDER BY s.copy_number LIMIT 1"""
+SESSION_COPIES = f"""
+SELECT {SESSION_COLUMNS} FROM sessions AS s WHERE s.workspace_hash = %(ws)s AND s.id = %(id)s
+ORDER BY s.copy_number"""
 DELETE_SESSION = "DELETE FROM sessions WHERE pk = %(pk)s"
+# Every copy, as the editor's `retain` removes them all.
+DELETE_SESSION_COPIES = "DELETE FROM sessions WHERE workspace_hash = %(ws)s AND id = %(id)s"
 TOUCH_SESSION = "UPDATE sessions SET updated_at = %(updated_at)s, updated_ns = %(updated_ns)s WHERE pk = %(pk)s"
 
 # --- children ------------------------------------------------------------------------------------
@@ -210,6 +223,10 @@ ON CONFLICT (hash) DO NOTHING"""
 
 SESSIONS_OF_WORKSPACE = f"""
 SELECT {SESSION_COLUMNS} FROM sessions AS s WHERE s.workspace_hash = %(ws)s ORDER BY s.pk"""
+
+COPY_NUMBERS_OF_WORKSPACE = (
+    "SELECT pk, copy_number FROM sessions WHERE workspace_hash = %(ws)s"
+)
 
 WORKSPACES_WITH_SESSIONS = """
 SELECT w.hash FROM workspaces AS w
