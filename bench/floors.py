@@ -18,6 +18,7 @@ measurable there.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from pathlib import Path
 from typing import Any, Callable
@@ -26,6 +27,7 @@ import apsw
 
 from ait42_session import WorktreeSession, sql
 from ait42_session.queries import joined_agent_names
+from ait42_session.workspace import spelled_hashes
 from ait42_session.stored_text import register_functions, unpack
 from ait42_session.sqlite_rows import (
     stored_text_matches,
@@ -78,6 +80,8 @@ class SqlFloor:
         self.driver = driver
         self.ws = ws
         self.real_path = real_path
+        # What the store asks before it lists or creates: other spellings of the path to join.
+        self.spellings = {"hashes": json.dumps(spelled_hashes(real_path)), "ws": ws}
 
     # --- the two transaction shapes the store uses ------------------------------------------
 
@@ -154,8 +158,23 @@ class SqlFloor:
 
     # --- the store's operations -------------------------------------------------------------
 
+    def opened(self) -> None:
+        """The store's look for other spellings of the workspace to join (none here)."""
+        self.rows(sql.UNJOINED_SPELLINGS, self.spellings)
+
+    def listed(self, statement: str, params: Any) -> Rows:
+        """``list_sessions``: one statement, no transaction, no children."""
+        self.opened()
+        return self.rows(statement, params)
+
+    def counted(self, statement: str, params: Any) -> Any:
+        """``count_sessions``: one statement."""
+        self.opened()
+        return self.scalar(statement, params)
+
     def select(self, statement: str, params: Any) -> tuple[Rows, Rows, Rows]:
         """``query_sessions``: the page's rows and their children's."""
+        self.opened()
         return self.read(lambda: self.with_children(self.rows(statement, params)))
 
     def get(self, session_id: str) -> tuple[Rows, Rows, Rows]:
@@ -171,9 +190,12 @@ class SqlFloor:
 
     def search(self, params: Any) -> Rows:
         """``(kind, row, snippet)`` of the best hits, by the store's own statements and merge."""
+        self.opened()
         return self.read(lambda: search_rows(self.con, params))
 
     def create(self, prepared: Prepared) -> int:
+        self.opened()
+
         def work() -> int:
             ensure = {"hash": self.ws, "path": self.real_path, "now": NOW}
             self.con.execute(sql.ENSURE_WORKSPACE, ensure)

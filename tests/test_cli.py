@@ -416,3 +416,24 @@ def test_workspaces_lists_what_the_store_knows(sessions_dir, ait42_home):
     assert sorted(w["session_count"] for w in listed) == [5, 30, 30, 30, 30]
     assert all(w["path"] is None for w in listed)  # imported by hash, not opened yet
     assert all(w["last_activity"] for w in listed)
+
+
+def test_rebind_moves_a_listed_hash_to_a_folder_and_workspaces_says_so(
+    tmp_path, ait42_home
+):
+    folder = tmp_path / "sessions"
+    editor_file(folder, "00000000000000ee", 2)
+    target = tmp_path / "project"
+    target.mkdir()
+    assert run("import", str(folder)).returncode == 0
+    assert "(no known path" in run("workspaces").stdout
+
+    moved = run("rebind", "00000000000000ee", str(target), "--json")
+    missing = run("rebind", "0123456789abcdef", str(target))
+
+    assert moved.returncode == 0 and json.loads(moved.stdout)["moved"] == 2
+    listing = run("workspaces").stdout
+    assert re.search(r"00000000000000ee +0 +- +\(joined [0-9a-f]{16}\)", listing)
+    assert missing.returncode == 1 and "no workspace" in missing.stderr
+    found = run("search", "fix", "--workspace", str(target), "--json")
+    assert found.returncode == 0 and len(json.loads(found.stdout)) == 2

@@ -949,3 +949,128 @@ def test_values_the_contract_does_not_list_are_imported_as_written(tmp_path, sql
     # What a caller writes still follows the contract.
     with pytest.raises(ValidationError):
         sqlite.update_session(workspace, stored)
+
+
+# --- one workspace, one place --------------------------------------------------------------
+
+
+def spelled(path: str) -> str:
+    """The debate runner's hash: SHA-256 of the working directory as spelled."""
+    return hashlib.sha256(path.encode()).hexdigest()[:16]
+
+
+def runner_debate(session_id: str, status: str = "completed") -> dict[str, Any]:
+    """A session as the debate runner's update_status writes it."""
+    return make_session(
+        session_id, type="debate", task="Debate in progress", status=status,
+        updated_at=at(30), total_files_changed=0, total_lines_added=0, total_lines_deleted=0,
+    ).to_json()  # fmt: skip
+
+
+@pytest.fixture
+def linked_workspace(tmp_path: Path) -> tuple[Path, Path]:
+    """(real folder, a symlink to it), as a workspace opened through a link."""
+    real = tmp_path / "real" / "beta-repo"
+    real.mkdir(parents=True)
+    link = tmp_path / "links" / "beta"
+    link.parent.mkdir()
+    link.symlink_to(real)
+    return real, link
+
+
+def test_a_runner_file_under_the_spelled_path_joins_its_workspace(
+    tmp_path, sqlite, linked_workspace
+):
+    real, link = linked_workspace
+    folder = tmp_path / "sessions"
+    board = make_session("debate-1", type="debate", task="the user's task", instances=3)
+    commands = write_editor_file(folder, compute_workspace_hash(link), [
+        board.to_json(), make_session("comp").to_json(),
+    ])  # fmt: skip
+    runner = write_editor_file(
+        folder, spelled(str(link)), [runner_debate("debate-1"), runner_debate("debate-2")]
+    )
+    assert commands.name != runner.name
+    assert import_json(folder, sqlite).ok
+
+    listed = sqlite.get_all_sessions(str(link))  # the editor opens it by its spelling
+
+    assert sorted(s.id for s in listed) == ["comp", "debate-1", "debate-1", "debate-2"]
+    copies = sqlite.get_session_copies(str(link), "debate-1")
+    assert [c.task for c in copies] == ["the user's task", "Debate in progress"]
+    assert sqlite.get_session(str(link), "debate-1").task == "the user's task"
+    # One workspace: its canonical path sees the same sessions from now on.
+    assert sorted(s.id for s in sqlite.get_all_sessions(str(real))) == sorted(
+        s.id for s in listed
+    )
+    joined = {w.hash: w for w in sqlite.list_workspaces()}[runner.stem]
+    assert (joined.joined_to, joined.session_count) == (commands.stem, 0)
+    # The way back writes each file as the editor wrote it.
+    export_json(sqlite, tmp_path / "out")
+    for file in (commands, runner):
+        assert (tmp_path / "out" / file.name).read_bytes() == file.read_bytes()
+    # The runner writes again: its new session lands in the workspace, and in its file.
+    data = json.loads(runner.read_bytes()) + [runner_debate("debate-3", "round_1")]
+    runner.write_bytes(editor_text(data))
+    again = import_json(folder, sqlite)
+    assert again.ok and again.sessions == 1
+    assert sqlite.get_session(str(real), "debate-3").status == "round_1"
+    export_json(sqlite, tmp_path / "out2")
+    assert (tmp_path / "out2" / runner.name).read_bytes() == runner.read_bytes()
+    assert verify_store(sqlite).ok
+
+
+def test_a_runner_file_under_a_trailing_slash_joins_when_opened_without_it(
+    tmp_path, sqlite, workspace
+):
+    folder = tmp_path / "sessions"
+    write_editor_file(folder, spelled(workspace + "/"), [runner_debate("debate-9", "round_2")])
+    import_json(folder, sqlite)
+
+    assert sqlite.count_sessions(workspace) == 1
+    assert sqlite.get_session(workspace, "debate-9").status == "round_2"
+    assert sqlite.get_session(workspace + "/", "debate-9").status == "round_2"
+
+
+def test_a_hash_no_spelling_of_the_path_gives_stays_apart(tmp_path, sqlite, workspace):
+    folder = tmp_path / "sessions"
+    stranger = write_editor_file(folder, "0123456789abcdef", [runner_debate("debate-x")])
+    import_json(folder, sqlite)
+
+    assert sqlite.get_all_sessions(workspace) == []
+    info = {w.hash: w for w in sqlite.list_workspaces()}[stranger.stem]
+    assert (info.path, info.joined_to, info.session_count) == (None, None, 1)
+
+
+def test_rebind_moves_a_workspaces_sessions_to_another_path(tmp_path, sqlite, workspace):
+    old = str(tmp_path / "projects" / "old-name")  # the folder is gone: renamed
+    folder = tmp_path / "sessions"
+    write_editor_file(folder, compute_workspace_hash(old), [
+        make_session("a", instances=2).to_json(), make_session("b").to_json(),
+    ])  # fmt: skip
+    import_json(folder, sqlite)
+    sqlite.create_session(workspace, make_session("b", task="made at the new path"))
+
+    assert sqlite.rebind(old, workspace) == 2
+
+    assert sorted(s.id for s in sqlite.get_all_sessions(workspace)) == ["a", "b", "b"]
+    assert sqlite.get_session(workspace, "b").task == "made at the new path"
+    assert len(sqlite.get_session(workspace, "a").instances) == 2
+    info = {w.hash: w for w in sqlite.list_workspaces()}
+    assert info[compute_workspace_hash(old)].joined_to == compute_workspace_hash(workspace)
+    # They belong to the new path's file now.
+    export_json(sqlite, tmp_path / "out")
+    assert [p.stem for p in (tmp_path / "out").iterdir()] == [compute_workspace_hash(workspace)]
+    with pytest.raises(NotFoundError):
+        sqlite.rebind("fedcba9876543210", workspace)
+    with pytest.raises(ValidationError):
+        sqlite.rebind(workspace, workspace)
+
+
+def test_rebind_takes_the_hash_a_workspace_is_listed_by(tmp_path, sqlite, workspace):
+    folder = tmp_path / "sessions"
+    write_editor_file(folder, "00000000000000aa", [make_session("lost").to_json()])
+    import_json(folder, sqlite)
+
+    assert sqlite.rebind("00000000000000aa", workspace) == 1
+    assert [s.id for s in sqlite.get_all_sessions(workspace)] == ["lost"]

@@ -8,6 +8,8 @@ it too, through ``conftest.STORES``. The server is a throwaway cluster (``postgr
 
 from __future__ import annotations
 
+import hashlib
+import json
 import random
 import subprocess
 import sys
@@ -30,7 +32,7 @@ from ait42_session.migration import (
     record_migration_phase,
 )
 
-from conftest import make_instance, make_session
+from conftest import EDITOR_WRITTEN, make_instance, make_session
 from postgres_cluster import cluster, database_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -203,6 +205,47 @@ def test_import_then_export_through_postgres_gives_back_the_editor_files(
             tmp_path / "out" / source.name
         ).read_bytes() == source.read_bytes(), source.name
     assert status.status == "imported"
+
+
+def test_the_shipping_editors_files_keep_every_copy_and_export_byte_for_byte_in_postgres(
+    dsn: str, tmp_path: Path
+):
+    folder = tmp_path / "editor-sessions"
+    folder.mkdir()
+    for source in EDITOR_WRITTEN:
+        (folder / source.name).write_bytes(source.read_bytes())
+    with PostgresSessionRepository.connect(dsn) as repo:
+        report = import_json(folder, repo)
+        again = import_json(folder, repo)
+        export_json(repo, tmp_path / "out")
+
+    assert report.ok and report.warning_counts()["repeated id"] > 0
+    assert report.sessions == sum(len(json.loads(f.read_bytes())) for f in EDITOR_WRITTEN)
+    assert (again.sessions, again.warnings) == (0, [])
+    for source in EDITOR_WRITTEN:
+        assert (tmp_path / "out" / source.name).read_bytes() == source.read_bytes()
+
+
+def test_a_runner_file_joins_its_workspace_and_rebind_moves_one_in_postgres(
+    dsn: str, tmp_path: Path, workspace: str
+):
+    folder = tmp_path / "sessions"
+    folder.mkdir()
+    spelled = hashlib.sha256((workspace + "/").encode()).hexdigest()[:16]
+    runner = [make_session("debate-1", type="debate", status="round_2").to_json()]
+    (folder / f"{spelled}.json").write_text(json.dumps(runner, indent=2))
+    (folder / "00000000000000aa.json").write_text(
+        json.dumps([make_session("lost").to_json(), make_session("debate-1").to_json()])
+    )
+    with PostgresSessionRepository.connect(dsn) as repo:
+        assert import_json(folder, repo).ok
+        assert [s.status for s in repo.get_all_sessions(workspace)] == ["round_2"]
+        assert repo.rebind("00000000000000aa", workspace) == 2
+        copies = repo.get_session_copies(workspace, "debate-1")
+        joined = {w.hash: w.joined_to for w in repo.list_workspaces()}
+
+    assert [c.status for c in copies] == ["round_2", "running"]
+    assert joined[spelled] == joined["00000000000000aa"] != None  # noqa: E711
 
 
 def test_a_changed_file_replaces_its_changed_sessions_in_postgres(

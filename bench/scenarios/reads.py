@@ -80,7 +80,7 @@ def _query(name: str, fact: str, columns: str = sql.SESSION_COLUMNS) -> tuple[An
         count = ctx.facts[fact]["count"]
         want = count if limit is None else min(limit, count)
         if columns == sql.SUMMARY_COLUMNS:  # one statement: no transaction, no children
-            return Case(lambda: (floor.rows(statement, params),), _rows(want))
+            return Case(lambda: (floor.listed(statement, params),), _rows(want))
         return Case(lambda: floor.select(statement, params), _rows(want))
 
     return on_repository, on_sql_floor
@@ -165,7 +165,7 @@ def _count_on_sql_floor(floor: SqlFloor, ctx: Context) -> Case:
     )
     want = ctx.facts["running"]["count"]
     return Case(
-        lambda: floor.scalar(statement, params),
+        lambda: floor.counted(statement, params),
         lambda got: expect(got == want, f"count {got} != {want}"),
     )
 

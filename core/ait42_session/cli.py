@@ -384,9 +384,24 @@ def cmd_workspaces(args: argparse.Namespace) -> int:
     if args.json:
         _emit_json([msgspec.structs.asdict(w) for w in workspaces])
         return EXIT_OK
-    rows = [(w.hash, w.session_count, w.last_activity or "-", w.path or "(imported, not opened yet)")
-            for w in workspaces]  # fmt: skip
+    rows = [(w.hash, w.session_count, w.last_activity or "-", _where(w)) for w in workspaces]
     _table(rows, header=("workspace", "sessions", "last activity", "path"))
+    return EXIT_OK
+
+
+def _where(workspace: Any) -> str:
+    if workspace.joined_to:
+        return f"(joined {workspace.joined_to})"
+    return workspace.path or "(no known path: imported, not opened yet; see rebind)"
+
+
+def cmd_rebind(args: argparse.Namespace) -> int:
+    with _open_existing(args) as repo:
+        moved = repo.rebind(args.from_workspace, args.to_workspace)
+    if args.json:
+        _emit_json({"from": args.from_workspace, "to": args.to_workspace, "moved": moved})
+    else:
+        print(f"Moved {moved} sessions to {args.to_workspace}")
     return EXIT_OK
 
 
@@ -561,9 +576,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     command(
         "workspaces", cmd_workspaces, "List the workspaces the store knows.",
-        "Hash, sessions, last activity and path (unknown until the editor opens a workspace "
-        "whose sessions were imported by hash).",
+        "Hash, sessions, last activity and path: unknown until the editor opens a workspace "
+        "whose sessions were imported by hash, or the workspace a hash joined (a debate "
+        "runner's file under another spelling of the path joins it when the workspace is "
+        "opened by that spelling; rebind joins by hand).",
     )  # fmt: skip
+
+    sub = command(
+        "rebind", cmd_rebind, "Move a workspace's sessions to another path.",
+        "For a renamed or moved project folder, or a hash `workspaces` lists with no known "
+        "path: every session of FROM becomes TO's (a copy after any of the same id TO holds), "
+        "and later imports of FROM's file go to TO.",
+    )  # fmt: skip
+    sub.add_argument(
+        "from_workspace", metavar="FROM", help="the old path, or the workspace's hash"
+    )
+    sub.add_argument("to_workspace", metavar="TO", help="the workspace folder now")
 
     sub = command(
         "prune", cmd_prune, "Delete old sessions of one workspace.",

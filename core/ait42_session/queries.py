@@ -100,10 +100,13 @@ class CheckedQuery(msgspec.Struct, frozen=True):
 class WorkspaceInfo(msgspec.Struct, rename="camel", frozen=True, gc=False):
     """A workspace the store knows: its hash, its path (None until first opened by path, for
     sessions imported by hash), how many sessions it holds, and its latest ``updated_at``.
+    ``joined_to``: for a hash whose sessions joined another workspace (another spelling of
+    its path, or a rebind), that workspace's hash.
     """
 
     hash: str
     path: str | None
+    joined_to: str | None
     session_count: int
     last_activity: str | None
 

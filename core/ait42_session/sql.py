@@ -29,6 +29,28 @@ INSERT INTO workspaces (hash, path, last_accessed) VALUES (:hash, :path, :now)
 ON CONFLICT (hash) DO UPDATE SET path = excluded.path, last_accessed = excluded.last_accessed
 WHERE workspaces.path IS NOT excluded.path"""
 
+# A workspace's other spellings (workspace.spelled_hashes) that hold sessions of their own:
+# hashes known only from a file (never opened by path) and not joined to a workspace yet.
+UNJOINED_SPELLINGS = """
+SELECT w.hash FROM workspaces AS w
+WHERE w.hash IN (SELECT value FROM json_each(:hashes)) AND w.hash <> :ws
+    AND w.path IS NULL AND w.joined_to IS NULL"""
+
+JOINED_TO = "SELECT joined_to FROM workspaces WHERE hash = :hash"
+
+# A hash's sessions, to move into another workspace (join, rebind), in stored order.
+SESSIONS_TO_MOVE = """
+SELECT pk, id, file_hash FROM sessions WHERE workspace_hash = :from_ws ORDER BY pk"""
+
+# One session into workspace :ws as the next copy of its id; :file_hash is where it came from.
+MOVE_SESSION = """
+UPDATE sessions SET workspace_hash = :ws, copy_number = :copy_number, file_hash = :file_hash
+WHERE pk = :pk"""
+
+# The hash joins :ws, and so do the hashes that had joined it.
+MARK_JOINED = """
+UPDATE workspaces SET joined_to = :ws WHERE hash = :from_ws OR joined_to = :from_ws"""
+
 # --- sessions -----------------------------------------------------------------------------
 
 # A repeated id (the editor appends on create) has copies numbered in file order; the
@@ -40,11 +62,11 @@ NEXT_COPY_NUMBER = """
 SELECT coalesce(max(copy_number) + 1, 0) FROM sessions WHERE workspace_hash = :ws AND id = :id"""
 
 INSERT_SESSION = """
-INSERT INTO sessions (workspace_hash, id, copy_number, type, task, status, created_at, created_ns,
+INSERT INTO sessions (workspace_hash, id, copy_number, file_hash, type, task, status, created_at, created_ns,
     updated_at, updated_ns, completed_at, model, timeout_seconds, preserve_worktrees, winner_id,
     runtime_mix, total_duration, total_files_changed, total_lines_added, total_lines_deleted,
     agent_names, extra)
-VALUES (:ws, :id, :copy_number, :type, :task, :status, :created_at, :created_ns, :updated_at, :updated_ns,
+VALUES (:ws, :id, :copy_number, :file_hash, :type, :task, :status, :created_at, :created_ns, :updated_at, :updated_ns,
     :completed_at, :model, :timeout_seconds, :preserve_worktrees, :winner_id, :runtime_mix,
     :total_duration, :total_files_changed, :total_lines_added, :total_lines_deleted,
     :agent_names, :extra)"""
@@ -371,7 +393,7 @@ FTS_INTEGRITY_CHECKS = {
 
 # Every workspace the store knows, with its session count and latest session (index order).
 LIST_WORKSPACES = """
-SELECT w.hash, w.path,
+SELECT w.hash, w.path, w.joined_to,
     (SELECT count(*) FROM sessions AS s WHERE s.workspace_hash = w.hash),
     (SELECT s.updated_at FROM sessions AS s WHERE s.workspace_hash = w.hash
         ORDER BY s.updated_ns DESC, s.id DESC LIMIT 1)

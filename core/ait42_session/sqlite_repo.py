@@ -40,7 +40,12 @@ from .queries import (
     check_query,
 )
 from .timestamps import now_rfc3339
-from .workspace import require_workspace_path, workspace_identity
+from .workspace import (
+    known_hash,
+    require_workspace_path,
+    spelled_hashes,
+    workspace_identity,
+)
 
 __all__ = ["SqliteSessionRepository"]
 
@@ -52,17 +57,16 @@ def _workspace(workspace_path: object) -> tuple[str, str]:
 
 def _page(
     columns: str,
-    workspace_path: object,
+    ws: str,
     filters: SessionFilters | None,
     sort: SessionSort | None,
     limit: int | None,
     offset: int,
-) -> tuple[str, str, dict[str, Any]]:
-    """(workspace hash, statement, parameters) of one page of a query, all checked."""
-    ws, _ = _workspace(workspace_path)
+) -> tuple[str, dict[str, Any]]:
+    """(statement, parameters) of one page of a query of workspace ``ws``, all checked."""
     query = check_query(filters, sort)
     check_page(limit, offset)
-    return (ws, *sqlite_rows.select_statement(columns, ws, query, limit, offset))
+    return sqlite_rows.select_statement(columns, ws, query, limit, offset)
 
 
 def _not_found(session_id: str) -> NotFoundError:
@@ -111,12 +115,56 @@ class SqliteSessionRepository:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    # --- one workspace, one place ------------------------------------------------------------
+
+    def _opened(self, workspace_path: object) -> tuple[str, str]:
+        """(hash, recorded path) of a workspace whose sessions are listed or created: first,
+        sessions the debate runner filed under another spelling of its path (imported under
+        that hash, never opened) join it. Point reads and writes of one session skip this:
+        the board lists a workspace before it acts on its sessions."""
+        ws, real_path = _workspace(workspace_path)
+        params = {"hashes": json.dumps(spelled_hashes(workspace_path)), "ws": ws}
+        if self._pool.read_rows(sql.UNJOINED_SPELLINGS, params):
+
+            def work(con: apsw.Connection) -> None:
+                found = con.execute(sql.UNJOINED_SPELLINGS, params).fetchall()
+                con.execute(
+                    sql.ENSURE_WORKSPACE,
+                    {"hash": ws, "path": real_path, "now": now_rfc3339()},
+                )
+                for (alias,) in found:
+                    sqlite_rows.move_sessions(con, sql, alias, ws, keep_file=True)
+
+            self._pool.write(work)
+        return ws, real_path
+
+    def rebind(self, from_workspace: str, to_workspace: str) -> int:
+        """Move every session of one workspace to another path (a renamed or moved project
+        folder); how many moved. ``from_workspace`` is its old path, or its hash as
+        ``list_workspaces`` shows it; the sessions become copies after any of the same id
+        that ``to_workspace`` holds, and belong to its file from now on. NotFoundError when
+        the store knows no such workspace; ValidationError when both name one workspace."""
+        from_ws = known_hash(from_workspace)
+        ws, real_path = _workspace(to_workspace)
+        if from_ws == ws:
+            raise ValidationError("rebind needs two different workspaces")
+
+        def work(con: apsw.Connection) -> int:
+            if not con.execute(sql.WORKSPACE_KNOWN, {"ws": from_ws}).get:
+                raise NotFoundError(f"no workspace {from_workspace!r} in this store")
+            con.execute(
+                sql.ENSURE_WORKSPACE, {"hash": ws, "path": real_path, "now": now_rfc3339()}
+            )
+            return sqlite_rows.move_sessions(con, sql, from_ws, ws, keep_file=False)
+
+        return self._pool.write(work)
+
     # --- writes ---------------------------------------------------------------------------
 
     def create_session(
         self, workspace_path: str, session: WorktreeSession
     ) -> WorktreeSession:
-        ws, real_path = _workspace(workspace_path)
+        ws, real_path = self._opened(workspace_path)
         self._insert(ws, real_path, [require_session(session)])
         return session.stored_copy(ws)
 
@@ -127,7 +175,7 @@ class SqliteSessionRepository:
         benchmark's builds do); how many. Every session is validated first; AlreadyExistsError
         when an id is stored already or repeats in ``sessions``. All are stored or none.
         """
-        ws, real_path = _workspace(workspace_path)
+        ws, real_path = self._opened(workspace_path)
         batch = [require_session(session) for session in sessions]
         self._insert(ws, real_path, batch)
         return len(batch)
@@ -268,9 +316,8 @@ class SqliteSessionRepository:
         limit: int | None = None,
         offset: int = 0,
     ) -> list[WorktreeSession]:
-        ws, statement, params = _page(
-            sql.SESSION_COLUMNS, workspace_path, filters, sort, limit, offset
-        )
+        ws, _ = self._opened(workspace_path)
+        statement, params = _page(sql.SESSION_COLUMNS, ws, filters, sort, limit, offset)
 
         def work(con: apsw.Connection) -> list[WorktreeSession]:
             rows = con.execute(statement, params).fetchall()
@@ -286,9 +333,8 @@ class SqliteSessionRepository:
         limit: int | None = None,
         offset: int = 0,
     ) -> list[SessionSummary]:
-        ws, statement, params = _page(
-            sql.SUMMARY_COLUMNS, workspace_path, filters, sort, limit, offset
-        )
+        ws, _ = self._opened(workspace_path)
+        statement, params = _page(sql.SUMMARY_COLUMNS, ws, filters, sort, limit, offset)
         return self._pool.read_rows(
             statement, params, lambda row: sqlite_rows.summary_from_row(row, ws)
         )
@@ -296,7 +342,7 @@ class SqliteSessionRepository:
     def count_sessions(
         self, workspace_path: str, filters: SessionFilters | None = None
     ) -> int:
-        ws, _ = _workspace(workspace_path)
+        ws, _ = self._opened(workspace_path)
         statement, params = sqlite_rows.count_statement(ws, check_query(filters, None))
         return self._pool.read_rows(statement, params)[0][0]
 
@@ -305,7 +351,7 @@ class SqliteSessionRepository:
     ) -> list[SearchHit]:
         """Full text over tasks, messages and outputs, best first (bm25); with ``prefix``,
         the last word also matches the words it begins (search as you type)."""
-        ws, _ = _workspace(workspace_path)
+        ws, _ = self._opened(workspace_path)
         text, limit = require_search(text, limit)
         terms = query_terms(text)
         if not terms or limit == 0:

@@ -95,12 +95,15 @@ def _extra(value: dict[str, Any]) -> str | None:
 
 
 def session_params(
-    session: WorktreeSession, ws: str, copy_number: int = 0
+    session: WorktreeSession, ws: str, copy_number: int = 0, file_hash: str | None = None
 ) -> dict[str, Any]:
+    """The session row's parameters; ``copy_number``: which copy of its id (0 the first),
+    ``file_hash``: the editor file it came from when not its workspace's own."""
     return {
         "ws": ws,
         "id": session.id,
         "copy_number": copy_number,
+        "file_hash": file_hash,
         "type": session.type,
         "task": session.task,
         "status": session.status,
@@ -336,28 +339,40 @@ def sessions_from_rows(
 
 
 def insert_session(
-    con: apsw.Connection, ws: str, session: WorktreeSession, copy_number: int = 0
+    con: apsw.Connection,
+    ws: str,
+    session: WorktreeSession,
+    copy_number: int = 0,
+    file_hash: str | None = None,
 ) -> int:
     """Insert a validated session with its children and index rows; its new pk.
-    ``copy_number``: which copy of its id it is (0 the first; see sql.SESSION_PK)."""
-    return insert_sessions(con, ws, [session], [copy_number])[0]
+    ``copy_number``: which copy of its id it is (0 the first; see sql.SESSION_PK);
+    ``file_hash``: the editor file it came from when not its workspace's own."""
+    con.execute(sql.INSERT_SESSION, session_params(session, ws, copy_number, file_hash))
+    pk = con.last_insert_rowid()
+    _insert_children(con, [(pk, session)])
+    return pk
 
 
 def insert_sessions(
-    con: apsw.Connection,
-    ws: str,
-    sessions: Sequence[WorktreeSession],
-    copy_numbers: Sequence[int] | None = None,
+    con: apsw.Connection, ws: str, sessions: Sequence[WorktreeSession]
 ) -> list[int]:
-    """Insert validated new sessions with their children and index rows; their new pks.
-    The children of all of them are written as one set per table (see sql.Staged).
-    ``copy_numbers``: one per session (all first copies when None)."""
-    pks, instances, messages = [], [], []
-    for n, session in enumerate(sessions):
-        copy_number = 0 if copy_numbers is None else copy_numbers[n]
-        con.execute(sql.INSERT_SESSION, session_params(session, ws, copy_number))
-        pk = con.last_insert_rowid()
-        pks.append(pk)
+    """Insert validated new sessions (first copies) with their children and index rows;
+    their new pks. The children of all of them are written as one set per table (see
+    sql.Staged)."""
+    pks = []
+    for session in sessions:
+        con.execute(sql.INSERT_SESSION, session_params(session, ws))
+        pks.append(con.last_insert_rowid())
+    _insert_children(con, list(zip(pks, sessions)))
+    return pks
+
+
+def _insert_children(
+    con: apsw.Connection, stored: Sequence[tuple[int, WorktreeSession]]
+) -> None:
+    instances, messages = [], []
+    for pk, session in stored:
         instances += [instance_params(pk, i) for i in session.instances]
         messages += [
             message_params(pk, n, m) for n, m in enumerate(session.chat_history)
@@ -365,7 +380,28 @@ def insert_sessions(
         _index_text(con, pk, session)
     upsert_rows(con, sql.INSTANCES, instances)
     upsert_rows(con, sql.MESSAGES, messages)
-    return pks
+
+
+def move_sessions(
+    con: Any, statements: Any, from_ws: str, ws: str, *, keep_file: bool
+) -> int:
+    """Move every session of ``from_ws`` into workspace ``ws``, each as the next copy of its
+    id there, and mark ``from_ws`` joined to ``ws``; how many moved. ``keep_file``: each
+    remembers the editor file it came from (a join: export writes that file back as it was);
+    otherwise they belong to ``ws``'s file from now on (a rebind). Works on an APSW and a
+    psycopg connection alike, given the engine's module of statements."""
+    moved = con.execute(statements.SESSIONS_TO_MOVE, {"from_ws": from_ws}).fetchall()
+    for pk, session_id, file_hash in moved:
+        copy_number = con.execute(
+            statements.NEXT_COPY_NUMBER, {"ws": ws, "id": session_id}
+        ).fetchone()[0]
+        origin = (file_hash or from_ws) if keep_file else None
+        con.execute(statements.MOVE_SESSION, {
+            "pk": pk, "ws": ws, "copy_number": copy_number,
+            "file_hash": None if origin == ws else origin,
+        })  # fmt: skip
+    con.execute(statements.MARK_JOINED, {"from_ws": from_ws, "ws": ws})
+    return len(moved)
 
 
 def replace_session(

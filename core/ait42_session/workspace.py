@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 
 from .errors import ValidationError
+
+
+# How a workspace hash is written: the first 16 lowercase hex digits of a SHA-256.
+WORKSPACE_HASH = re.compile(r"[0-9a-f]{16}")
 
 
 def compute_workspace_hash(path: str | os.PathLike[str]) -> str:
@@ -51,6 +56,43 @@ def workspace_identity(path: str | os.PathLike[str]) -> tuple[str, str]:
             _IDENTITIES.clear()
         _IDENTITIES[text] = (digest, lossy, found.st_dev, found.st_ino)
     return digest, lossy
+
+
+_SPELLINGS: dict[str, tuple[str, ...]] = {}
+
+
+def spelled_hashes(path: str | os.PathLike[str]) -> tuple[str, ...]:
+    """The other hashes the editor may have filed this workspace's sessions under: its debate
+    runner hashes the working directory as spelled (no canonicalisation, no trimmed slash;
+    upstream ait42.rs, execute_debate_rounds), so a workspace opened through a symlink or with
+    a trailing slash has a second file. SHA-256 of the path as given, with and without a
+    trailing slash, and of its canonical path with one; not the workspace's own hash."""
+    text = os.fspath(path)
+    known = _SPELLINGS.get(text)
+    if known is not None:
+        return known
+    own, canonical = workspace_identity(text)
+    bare = text.rstrip("/") or text
+    spellings = (text, bare, bare + "/", canonical.rstrip("/") + "/")
+    found = []
+    for spelling in spellings:
+        lossy = os.fsencode(spelling).decode("utf-8", "replace")
+        digest = hashlib.sha256(lossy.encode("utf-8")).hexdigest()[:16]
+        if digest != own and digest not in found:
+            found.append(digest)
+    if len(_SPELLINGS) >= _IDENTITIES_MAX:
+        _SPELLINGS.clear()
+    _SPELLINGS[text] = result = tuple(found)
+    return result
+
+
+def known_hash(workspace: object) -> str:
+    """The hash of a workspace named by path, or by its hash (16 lowercase hex digits that
+    name no existing path): the form a store lists a workspace known only by hash in."""
+    text = require_workspace_path(workspace)
+    if WORKSPACE_HASH.fullmatch(text) and not os.path.exists(text):
+        return text
+    return workspace_identity(text)[0]
 
 
 def require_workspace_path(path: object) -> str:

@@ -49,7 +49,9 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def export_json(repo: object, out_dir: str | os.PathLike[str]) -> ExportReport:
-    """Write every workspace that has sessions to ``out_dir/<workspace_hash>.json``.
+    """Write every workspace that has sessions to ``out_dir/<workspace_hash>.json``, and
+    sessions that joined a workspace from a debate runner's file under another spelling of its
+    path back to that file (as the editor wrote them).
 
     ``repo`` is a SqliteSessionRepository or PostgresSessionRepository (of a migration
     wrapper, pass its database store). The editor's format (``editor_json``), sessions in
@@ -67,9 +69,9 @@ def export_json(repo: object, out_dir: str | os.PathLike[str]) -> ExportReport:
 
     def work(snapshot: Snapshot) -> ExportReport:
         report = ExportReport()
-        for ws in snapshot.workspaces():
-            sessions = snapshot.sessions(ws)
-            write_atomic(editor_files.session_file(folder, ws), editor_json(sessions))
+        for file in snapshot.files():
+            sessions = snapshot.sessions(file)
+            write_atomic(editor_files.session_file(folder, file), editor_json(sessions))
             report.files += 1
             report.sessions += len(sessions)
         return report

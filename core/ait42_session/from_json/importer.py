@@ -168,7 +168,7 @@ class _Candidate:
     index: int
     session: WorktreeSession
     text: str  # canonical JSON, to compare with the stored copy
-    copy_number: int  # which copy of its id in the file (0 the first)
+    occurrence: int  # which copy of its id in the file (0 the first)
     warnings: list[ImportIssue]  # said when it is stored
 
 
@@ -262,9 +262,16 @@ def _candidates(
     return found, issues
 
 
-def _stored(tx: FileTransaction, ws: str) -> dict[tuple[str, int], tuple[int, str]]:
-    """Stored sessions of the workspace: (id, copy number) -> (pk, canonical JSON)."""
-    return {(s.id, copy): (pk, _canonical(s)) for pk, copy, s in tx.stored(ws)}
+def _stored(tx: FileTransaction, file: str) -> dict[tuple[str, int], tuple[int, str]]:
+    """Stored sessions from the file: (id, which copy of it in file order) -> (pk, canonical
+    JSON)."""
+    seen: dict[str, int] = {}
+    found = {}
+    for pk, session in tx.stored(file):
+        occurrence = seen.get(session.id, 0)
+        seen[session.id] = occurrence + 1
+        found[session.id, occurrence] = (pk, _canonical(session))
+    return found
 
 
 def _write_file(
@@ -282,12 +289,12 @@ def _write_file(
         tx.ensure_workspace(source.ws)
     for candidate in candidates:
         session = candidate.session
-        pk, text = stored.get((session.id, candidate.copy_number), (None, None))
+        pk, text = stored.get((session.id, candidate.occurrence), (None, None))
         if text == candidate.text:
             outcome.skipped += 1
             continue
         try:
-            tx.store(source.ws, session, pk, candidate.copy_number)
+            tx.store(source.ws, session, pk)
         except Refused as exc:
             reason = f"rejected by the database: {exc}"
             outcome.issues.append(ImportIssue(source.name, candidate.index, reason))

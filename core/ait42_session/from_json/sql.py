@@ -39,16 +39,16 @@ ENSURE_HASH_WORKSPACE = """
 INSERT INTO workspaces (hash, path, last_accessed) VALUES (:hash, NULL, NULL)
 ON CONFLICT (hash) DO NOTHING"""
 
-# Stored order: the order sessions were imported or created (the editor appends to its file).
-SESSIONS_OF_WORKSPACE = f"""
-SELECT {SESSION_COLUMNS} FROM sessions AS s WHERE s.workspace_hash = :ws ORDER BY s.pk"""
+# The sessions of one editor file, in stored order (the order they were imported or created:
+# the editor appends to its file). A session belongs to its workspace's file unless it came
+# from another (sessions.file_hash: a debate runner's file under another spelling of the path).
+SESSIONS_OF_FILE = f"""
+SELECT {SESSION_COLUMNS} FROM sessions AS s
+WHERE (s.workspace_hash = :file AND s.file_hash IS NULL) OR s.file_hash = :file
+ORDER BY s.pk"""
 
-COPY_NUMBERS_OF_WORKSPACE = "SELECT pk, copy_number FROM sessions WHERE workspace_hash = :ws"
-
-WORKSPACES_WITH_SESSIONS = """
-SELECT w.hash FROM workspaces AS w
-WHERE EXISTS (SELECT 1 FROM sessions AS s WHERE s.workspace_hash = w.hash)
-ORDER BY w.hash"""
+FILES_WITH_SESSIONS = """
+SELECT DISTINCT coalesce(file_hash, workspace_hash) FROM sessions ORDER BY 1"""
 
 SAVEPOINT = "SAVEPOINT import_session"
 RELEASE = "RELEASE import_session"

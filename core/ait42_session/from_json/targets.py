@@ -15,7 +15,7 @@ from typing import Any, Callable, Protocol, TypeVar
 
 import apsw
 
-from .. import sqlite_rows
+from .. import sql, sqlite_rows
 from ..backup import backup
 from ..errors import MigrationError, SessionError, ValidationError
 from ..models import WorktreeSession
@@ -42,26 +42,27 @@ class Refused(Exception):
 class FileTransaction(Protocol):
     """What importing one file does inside its transaction."""
 
-    def stored(self, ws: str) -> list[tuple[int, int, WorktreeSession]]:
-        """(pk, copy number, session) of each stored session of ``ws``, in stored order."""
+    def stored(self, file: str) -> list[tuple[int, WorktreeSession]]:
+        """(pk, session) of each stored session that came from the editor file of hash
+        ``file``, in stored order."""
         ...
 
-    def ensure_workspace(self, ws: str) -> None: ...
+    def ensure_workspace(self, file: str) -> None: ...
 
-    def store(
-        self, ws: str, session: WorktreeSession, pk: int | None, copy_number: int
-    ) -> None:
-        """Replace session ``pk``, or insert it as that copy of its id when ``pk`` is None."""
+    def store(self, file: str, session: WorktreeSession, pk: int | None) -> None:
+        """Replace session ``pk``; when ``pk`` is None, insert it as the next copy of its id
+        in the file's workspace (the one its hash joined, if it did)."""
         ...
 
     def put_source(self, params: dict[str, Any]) -> None: ...
 
 
 class Snapshot(Protocol):
-    """One consistent read of the whole database, for export."""
+    """One consistent read of the whole database, for export: the editor files its sessions
+    came from (by hash), and each file's sessions in stored order."""
 
-    def workspaces(self) -> list[str]: ...
-    def sessions(self, ws: str) -> list[WorktreeSession]: ...
+    def files(self) -> list[str]: ...
+    def sessions(self, file: str) -> list[WorktreeSession]: ...
 
 
 class Target(Protocol):
@@ -103,27 +104,26 @@ class _SqliteFile:
     def __init__(self, con: apsw.Connection) -> None:
         self.con = con
 
-    def stored(self, ws: str) -> list[tuple[int, int, WorktreeSession]]:
+    def stored(self, file: str) -> list[tuple[int, WorktreeSession]]:
         rows: list[Any] = self.con.execute(
-            msql.SESSIONS_OF_WORKSPACE, {"ws": ws}
+            msql.SESSIONS_OF_FILE, {"file": file}
         ).fetchall()
-        sessions = sqlite_rows.sessions_from_rows(self.con, rows, ws)
-        copies = dict(self.con.execute(msql.COPY_NUMBERS_OF_WORKSPACE, {"ws": ws}))
-        return [
-            (int(row[0]), copies[row[0]], s)
-            for row, s in zip(rows, sessions, strict=True)
-        ]
+        sessions = sqlite_rows.sessions_from_rows(self.con, rows, file)
+        return [(int(row[0]), s) for row, s in zip(rows, sessions, strict=True)]
 
-    def ensure_workspace(self, ws: str) -> None:
-        self.con.execute(msql.ENSURE_HASH_WORKSPACE, {"hash": ws})
+    def ensure_workspace(self, file: str) -> None:
+        self.con.execute(msql.ENSURE_HASH_WORKSPACE, {"hash": file})
 
-    def store(
-        self, ws: str, session: WorktreeSession, pk: int | None, copy_number: int
-    ) -> None:
+    def store(self, file: str, session: WorktreeSession, pk: int | None) -> None:
         self.con.execute(msql.SAVEPOINT)
         try:
+            ws = self.con.execute(sql.JOINED_TO, {"hash": file}).get or file
             if pk is None:
-                sqlite_rows.insert_session(self.con, ws, session, copy_number)
+                copy_number = self.con.execute(
+                    sql.NEXT_COPY_NUMBER, {"ws": ws, "id": session.id}
+                ).get
+                origin = None if ws == file else file
+                sqlite_rows.insert_session(self.con, ws, session, copy_number, origin)
             else:
                 sqlite_rows.replace_session(self.con, pk, ws, session)
         except _REFUSED as exc:
@@ -140,17 +140,17 @@ class _SqliteSnapshot:
     def __init__(self, con: apsw.Connection) -> None:
         self.con = con
 
-    def workspaces(self) -> list[str]:
+    def files(self) -> list[str]:
         return [
-            str(ws)
-            for (ws,) in self.con.execute(msql.WORKSPACES_WITH_SESSIONS).fetchall()
+            str(file)
+            for (file,) in self.con.execute(msql.FILES_WITH_SESSIONS).fetchall()
         ]
 
-    def sessions(self, ws: str) -> list[WorktreeSession]:
+    def sessions(self, file: str) -> list[WorktreeSession]:
         rows: list[Any] = self.con.execute(
-            msql.SESSIONS_OF_WORKSPACE, {"ws": ws}
+            msql.SESSIONS_OF_FILE, {"file": file}
         ).fetchall()
-        return sqlite_rows.sessions_from_rows(self.con, rows, ws)
+        return sqlite_rows.sessions_from_rows(self.con, rows, file)
 
 
 class SqliteTarget:

@@ -33,31 +33,29 @@ class _PostgresFile:
     def __init__(self, con: psycopg.Connection[Any]) -> None:
         self.con = con
 
-    def stored(self, ws: str) -> list[tuple[int, int, WorktreeSession]]:
+    def stored(self, file: str) -> list[tuple[int, WorktreeSession]]:
         found: list[Any] = self.con.execute(
-            sql.SESSIONS_OF_WORKSPACE, {"ws": ws}
+            sql.SESSIONS_OF_FILE, {"file": file}
         ).fetchall()
-        sessions = rows.sessions_from_rows(self.con, found, ws)
-        copies = dict(
-            self.con.execute(sql.COPY_NUMBERS_OF_WORKSPACE, {"ws": ws}).fetchall()
-        )
-        return [
-            (int(row[0]), copies[row[0]], s)
-            for row, s in zip(found, sessions, strict=True)
-        ]
+        sessions = rows.sessions_from_rows(self.con, found, file)
+        return [(int(row[0]), s) for row, s in zip(found, sessions, strict=True)]
 
-    def ensure_workspace(self, ws: str) -> None:
-        self.con.execute(sql.ENSURE_HASH_WORKSPACE, {"hash": ws})
+    def ensure_workspace(self, file: str) -> None:
+        self.con.execute(sql.ENSURE_HASH_WORKSPACE, {"hash": file})
 
-    def store(
-        self, ws: str, session: WorktreeSession, pk: int | None, copy_number: int
-    ) -> None:
+    def store(self, file: str, session: WorktreeSession, pk: int | None) -> None:
         try:
             with (
                 self.con.transaction()
             ):  # a savepoint: a refusal undoes this session only
+                joined = self.con.execute(sql.JOINED_TO, {"hash": file}).fetchone()
+                ws = (joined and joined[0]) or file
                 if pk is None:
-                    rows.insert_session(self.con, ws, session, copy_number)
+                    copy_number = self.con.execute(
+                        sql.NEXT_COPY_NUMBER, {"ws": ws, "id": session.id}
+                    ).fetchone()[0]  # type: ignore[index]
+                    origin = None if ws == file else file
+                    rows.insert_session(self.con, ws, session, copy_number, origin)
                 else:
                     rows.replace_session(self.con, pk, ws, session)
         except _REFUSED as exc:
@@ -71,17 +69,16 @@ class _PostgresSnapshot:
     def __init__(self, con: psycopg.Connection[Any]) -> None:
         self.con = con
 
-    def workspaces(self) -> list[str]:
+    def files(self) -> list[str]:
         return [
-            str(ws)
-            for (ws,) in self.con.execute(sql.WORKSPACES_WITH_SESSIONS).fetchall()
+            str(file) for (file,) in self.con.execute(sql.FILES_WITH_SESSIONS).fetchall()
         ]
 
-    def sessions(self, ws: str) -> list[WorktreeSession]:
+    def sessions(self, file: str) -> list[WorktreeSession]:
         found: list[Any] = self.con.execute(
-            sql.SESSIONS_OF_WORKSPACE, {"ws": ws}
+            sql.SESSIONS_OF_FILE, {"file": file}
         ).fetchall()
-        return rows.sessions_from_rows(self.con, found, ws)
+        return rows.sessions_from_rows(self.con, found, file)
 
 
 class PostgresTarget:

@@ -45,7 +45,12 @@ from ..queries import (
     check_query,
 )
 from ..timestamps import now_rfc3339
-from ..workspace import require_workspace_path, workspace_identity
+from ..workspace import (
+    known_hash,
+    require_workspace_path,
+    spelled_hashes,
+    workspace_identity,
+)
 from . import rows, sql
 from .rows import indexable
 from .database import PostgresDatabase
@@ -118,6 +123,39 @@ class PostgresSessionRepository:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self._db.name!r})"
 
+    # --- one workspace, one place (as SqliteSessionRepository) -----------------------------------
+
+    def _opened(self, workspace_path: object) -> tuple[str, str]:
+        """(hash, recorded path) of a workspace whose sessions are listed or created, after
+        sessions the debate runner filed under another spelling of its path joined it."""
+        ws, real_path = _workspace(workspace_path)
+        params = {"hashes": list(spelled_hashes(workspace_path)), "ws": ws}
+        if self._db.read(lambda con: con.execute(sql.UNJOINED_SPELLINGS, params).fetchall()):
+
+            def work(con: psycopg.Connection[Any]) -> None:
+                found = con.execute(sql.UNJOINED_SPELLINGS_LOCKED, params).fetchall()
+                self._ensure_workspace(con, ws, real_path)
+                for (alias,) in found:
+                    sqlite_rows.move_sessions(con, sql, alias, ws, keep_file=True)
+
+            self._db.write(work)
+        return ws, real_path
+
+    def rebind(self, from_workspace: str, to_workspace: str) -> int:
+        """As ``SqliteSessionRepository.rebind``."""
+        from_ws = known_hash(from_workspace)
+        ws, real_path = _workspace(to_workspace)
+        if from_ws == ws:
+            raise ValidationError("rebind needs two different workspaces")
+
+        def work(con: psycopg.Connection[Any]) -> int:
+            if not con.execute(sql.WORKSPACE_KNOWN, {"ws": from_ws}).fetchone()[0]:  # type: ignore[index]
+                raise NotFoundError(f"no workspace {from_workspace!r} in this store")
+            self._ensure_workspace(con, ws, real_path)
+            return sqlite_rows.move_sessions(con, sql, from_ws, ws, keep_file=False)
+
+        return self._db.write(work)
+
     # --- writes --------------------------------------------------------------------------------
 
     def _ensure_workspace(
@@ -137,7 +175,7 @@ class PostgresSessionRepository:
     def create_session(
         self, workspace_path: str, session: WorktreeSession
     ) -> WorktreeSession:
-        ws, real_path = _workspace(workspace_path)
+        ws, real_path = self._opened(workspace_path)
         self._insert(ws, real_path, [require_session(session)])
         return session.stored_copy(ws)
 
@@ -145,7 +183,7 @@ class PostgresSessionRepository:
         self, workspace_path: str, sessions: Iterable[WorktreeSession]
     ) -> int:
         """Store many new sessions in one transaction; how many (see the SQLite store's)."""
-        ws, real_path = _workspace(workspace_path)
+        ws, real_path = self._opened(workspace_path)
         batch = [require_session(session) for session in sessions]
         self._insert(ws, real_path, batch)
         return len(batch)
@@ -280,7 +318,7 @@ class PostgresSessionRepository:
     def _page(self, columns: str, workspace_path: object, filters: SessionFilters | None,
               sort: SessionSort | None, limit: int | None,
               offset: int) -> tuple[str, str, dict[str, Any]]:  # fmt: skip
-        ws, _ = _workspace(workspace_path)
+        ws, _ = self._opened(workspace_path)
         query = check_query(filters, sort)
         check_page(limit, offset)
         where, params = _where(ws, query)
@@ -325,7 +363,7 @@ class PostgresSessionRepository:
     def count_sessions(
         self, workspace_path: str, filters: SessionFilters | None = None
     ) -> int:
-        ws, _ = _workspace(workspace_path)
+        ws, _ = self._opened(workspace_path)
         where, params = _where(ws, check_query(filters, None))
         statement = sql.count_sessions(where)
         return self._db.read(lambda con: con.execute(statement, params).fetchone()[0])
@@ -335,7 +373,7 @@ class PostgresSessionRepository:
     ) -> list[SearchHit]:
         """Full text over tasks, messages and outputs, best first; with ``prefix``, the last
         word also matches the words it begins. Rank: minus the number of occurrences."""
-        ws, _ = _workspace(workspace_path)
+        ws, _ = self._opened(workspace_path)
         text, limit = require_search(text, limit)
         terms = query_terms(text)
         if not terms or limit == 0:

@@ -68,10 +68,10 @@ def words(text: str | None) -> str | None:
 
 
 def session_params(
-    session: WorktreeSession, ws: str, copy_number: int = 0
+    session: WorktreeSession, ws: str, copy_number: int = 0, file_hash: str | None = None
 ) -> dict[str, Any]:
     """The session row's parameters: the SQLite store's, plus folded text and task words."""
-    params = sqlite_rows.session_params(session, ws, copy_number)
+    params = sqlite_rows.session_params(session, ws, copy_number, file_hash)
     params.update(
         task_folded=session.task.casefold(),
         id_folded=session.id.casefold(),
@@ -103,11 +103,15 @@ def write_children(
 
 
 def insert_session(
-    con: psycopg.Connection[Any], ws: str, session: WorktreeSession, copy_number: int = 0
+    con: psycopg.Connection[Any],
+    ws: str,
+    session: WorktreeSession,
+    copy_number: int = 0,
+    file_hash: str | None = None,
 ) -> int:
     """Insert the session and its children; its pk. ``copy_number``: which copy of its id it
-    is (0 the first)."""
-    params = session_params(session, ws, copy_number)
+    is (0 the first); ``file_hash``: the editor file it came from when not its workspace's."""
+    params = session_params(session, ws, copy_number, file_hash)
     pk: int = con.execute(sql.INSERT_SESSION, params).fetchone()[0]  # type: ignore[index]
     write_children(con, pk, session)
     return pk

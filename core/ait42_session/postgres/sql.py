@@ -33,11 +33,11 @@ SESSION_COLUMNS = sqlite_sql.SESSION_COLUMNS
 SUMMARY_COLUMNS = sqlite_sql.SUMMARY_COLUMNS
 
 INSERT_SESSION = """
-INSERT INTO sessions (workspace_hash, id, copy_number, type, task, status, created_at, created_ns,
+INSERT INTO sessions (workspace_hash, id, copy_number, file_hash, type, task, status, created_at, created_ns,
     updated_at, updated_ns, completed_at, model, timeout_seconds, preserve_worktrees, winner_id,
     runtime_mix, total_duration, total_files_changed, total_lines_added, total_lines_deleted,
     agent_names, extra, task_folded, id_folded, agents_folded, task_words)
-VALUES (%(ws)s, %(id)s, %(copy_number)s, %(type)s, %(task)s, %(status)s, %(created_at)s, %(created_ns)s,
+VALUES (%(ws)s, %(id)s, %(copy_number)s, %(file_hash)s, %(type)s, %(task)s, %(status)s, %(created_at)s, %(created_ns)s,
     %(updated_at)s, %(updated_ns)s, %(completed_at)s, %(model)s, %(timeout_seconds)s,
     %(preserve_worktrees)s, %(winner_id)s, %(runtime_mix)s, %(total_duration)s,
     %(total_files_changed)s, %(total_lines_added)s, %(total_lines_deleted)s, %(agent_names)s,
@@ -75,6 +75,21 @@ SESSION_COPIES = f"""
 SELECT {SESSION_COLUMNS} FROM sessions AS s WHERE s.workspace_hash = %(ws)s AND s.id = %(id)s
 ORDER BY s.copy_number"""
 DELETE_SESSION = "DELETE FROM sessions WHERE pk = %(pk)s"
+
+# One workspace, one place (as ``ait42_session.sql``).
+UNJOINED_SPELLINGS = """
+SELECT w.hash FROM workspaces AS w
+WHERE w.hash = ANY(%(hashes)s) AND w.hash <> %(ws)s AND w.path IS NULL AND w.joined_to IS NULL"""
+UNJOINED_SPELLINGS_LOCKED = UNJOINED_SPELLINGS + " FOR UPDATE"
+JOINED_TO = "SELECT joined_to FROM workspaces WHERE hash = %(hash)s"
+SESSIONS_TO_MOVE = """
+SELECT pk, id, file_hash FROM sessions WHERE workspace_hash = %(from_ws)s ORDER BY pk"""
+MOVE_SESSION = """
+UPDATE sessions SET workspace_hash = %(ws)s, copy_number = %(copy_number)s,
+    file_hash = %(file_hash)s
+WHERE pk = %(pk)s"""
+MARK_JOINED = """
+UPDATE workspaces SET joined_to = %(ws)s WHERE hash = %(from_ws)s OR joined_to = %(from_ws)s"""
 # Every copy, as the editor's `retain` removes them all.
 DELETE_SESSION_COPIES = "DELETE FROM sessions WHERE workspace_hash = %(ws)s AND id = %(id)s"
 TOUCH_SESSION = "UPDATE sessions SET updated_at = %(updated_at)s, updated_ns = %(updated_ns)s WHERE pk = %(pk)s"
@@ -221,17 +236,12 @@ ENSURE_HASH_WORKSPACE = """
 INSERT INTO workspaces (hash, path, last_accessed) VALUES (%(hash)s, NULL, NULL)
 ON CONFLICT (hash) DO NOTHING"""
 
-SESSIONS_OF_WORKSPACE = f"""
-SELECT {SESSION_COLUMNS} FROM sessions AS s WHERE s.workspace_hash = %(ws)s ORDER BY s.pk"""
-
-COPY_NUMBERS_OF_WORKSPACE = (
-    "SELECT pk, copy_number FROM sessions WHERE workspace_hash = %(ws)s"
-)
-
-WORKSPACES_WITH_SESSIONS = """
-SELECT w.hash FROM workspaces AS w
-WHERE EXISTS (SELECT 1 FROM sessions AS s WHERE s.workspace_hash = w.hash)
-ORDER BY w.hash"""
+SESSIONS_OF_FILE = f"""
+SELECT {SESSION_COLUMNS} FROM sessions AS s
+WHERE (s.workspace_hash = %(file)s AND s.file_hash IS NULL) OR s.file_hash = %(file)s
+ORDER BY s.pk"""
+FILES_WITH_SESSIONS = """
+SELECT DISTINCT coalesce(file_hash, workspace_hash) FROM sessions ORDER BY 1"""
 
 # Export reads every workspace in one snapshot.
 REPEATABLE_READ = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
