@@ -21,7 +21,9 @@ Modules, one job each (see ``bench/README.md``; run ``python -m bench --help``):
 - results: ``results`` (the results file, typed cells), ``stats`` (paired ratios, bootstrap
   intervals, projections), ``environment`` (commit, machine, versions, load; scrubbing this
   machine's paths), ``report`` and ``charts`` (output from saved results);
-- ``trace``: a day of editor use, generated and replayed on both stores;
+- ``trace``: a day of editor use, generated and replayed on both stores, and the replay of
+  every trace (``TRACES``);
+- ``editor_trace``: the shipping editor's own calls for a day, as a trace;
 - ``reliability``: a package, concurrent and SIGKILLed writers on both stores with lost writes
   counted: ``writes`` (the planned writes), ``workers`` (the writer processes and their
   acknowledgements), ``losses`` (the accounting), ``runs`` (the two scenarios), ``report``

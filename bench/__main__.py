@@ -99,13 +99,17 @@ def _build(args: argparse.Namespace) -> int:
 def _trace(args: argparse.Namespace) -> int:
     from . import trace
 
+    file, make = trace.TRACES[args.name]
     if args.action == "generate":
-        print(trace.generate())
+        file().unlink(missing_ok=True)
+        print(make(file()))
         return 0
     import json
 
     for n in args.scales or [100]:
-        outcome = trace.replay_both(Workload(args.profile, n, args.seed), args.cache)
+        outcome = trace.replay_both(
+            Workload(args.profile, n, args.seed), args.cache, trace=args.name
+        )
         print(json.dumps(outcome, indent=1))
     return 0
 
@@ -222,10 +226,13 @@ def main(argv: list[str] | None = None) -> int:
 
     trace = commands.add_parser(
         "trace",
-        help="generate the day trace, or replay it on both stores",
-        description="generate: write bench/traces/day-v1.jsonl; replay: replay it on copies of both stores and print latencies per operation kind.",
+        help="generate a trace, or replay it on both stores",
+        description="generate: write the trace (day: bench/traces/day-v1.jsonl; editor: the "
+        "shipping editor's own calls, bench/traces/editor-v1.jsonl); replay: replay it on "
+        "copies of both stores and print latencies per operation kind.",
     )
     trace.add_argument("action", choices=("generate", "replay"))
+    trace.add_argument("--name", choices=("day", "editor"), default="day")
     trace.add_argument("--profile", choices=PROFILES, default="light")
     trace.add_argument("--scales", type=_ints)
     trace.set_defaults(func=_trace)

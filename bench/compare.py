@@ -110,7 +110,8 @@ class Runner:
         for n in self.config.scales:
             self.scale(Workload(self.config.profile, n, self.config.seed))
         for n in self.config.trace_scales:
-            self.trace(Workload(self.config.profile, n, self.config.seed))
+            for name in ("day", "editor"):
+                self.trace(Workload(self.config.profile, n, self.config.seed), name)
         meta = self.results["meta"]
         meta["loadavg_end"] = environment.loadavg()
         meta["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
@@ -343,12 +344,13 @@ class Runner:
 
     # --- trace ---------------------------------------------------------------------------
 
-    def trace(self, workload: Workload) -> None:
-        """Replay the day trace at this size; the JSON store only if it fits the trace box."""
+    def trace(self, workload: Workload, name: str) -> None:
+        """Replay the trace ``name`` (``trace.TRACES``) at this size; the JSON store only if it
+        fits the trace box."""
         from . import trace
 
         box = self.config.settings.box * 5
-        ops = trace.load(trace.ensure())
+        ops = trace.trace_ops(name)
         estimate = self.estimate_replay(ops, workload.n)
         json_store = (
             "json" in self.config.backends and estimate is not None and estimate <= box
@@ -362,17 +364,18 @@ class Runner:
                 why = "JSON store not replayed: no time measured at this size"
             else:
                 why = f"JSON store not replayed: about {estimate:.0f} s, over the trace box of {box:.0f} s"
-        log(f"== trace replay on {workload.key}" + (f" ({why})" if why else ""))
+        log(f"== {name} trace replay on {workload.key}" + (f" ({why})" if why else ""))
         outcome = trace.replay_both(
             workload,
             self.config.cache_dir,
             box=box,
+            trace=name,
             json_store=json_store,
             sidecar=sidecar,
         )
         outcome["json_estimate_seconds"] = estimate
         outcome["note"] = why
-        self.results["trace"][str(workload.n)] = outcome
+        self.results[res.TRACE_KEYS[name]][str(workload.n)] = outcome
         res.save(self.results, self.results_file)
 
     def estimate_replay(self, ops: list[dict[str, Any]], n: int) -> float | None:

@@ -340,11 +340,12 @@ def memory_table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def trace_section(results: dict[str, Any]) -> str:
-    if not results.get("trace"):
-        return "No trace replay in this run."
+def trace_section(results: dict[str, Any], key: str = "trace") -> str:
+    """The replay of one trace (``results[key]``, see ``results.TRACE_KEYS``), size by size."""
+    if not results.get(key):
+        return "No replay of this trace in this run."
     parts = []
-    for n, outcome in sorted(results["trace"].items(), key=lambda kv: int(kv[0])):
+    for n, outcome in sorted(results[key].items(), key=lambda kv: int(kv[0])):
         stores = outcome["stores"]
         head = f"**{int(n):,} sessions** — {outcome['replayed']} of {outcome['operations']} operations of `{outcome['trace']}`"
         if not outcome["complete"]:
@@ -715,7 +716,22 @@ Growth of the resident set during the first call in a fresh process (Linux high-
 
 ## A day of editor use (trace replay)
 
+A model of a working day over the whole protocol (`bench/traces/day-v1.jsonl`: board badges,
+filters, searches, deletes, status streams).
+
 {trace_section(results)}
+
+## The shipping editor's own calls (editor trace replay)
+
+What the shipping front end and backend really call (`bench/editor_trace.py`): the board
+loading every session and filtering in the web view, every competition and ensemble created
+twice (the second refused by the contract on every store), the debate runner's round writes
+(`upsert_session`), ChatPanel's whole-scrollback messages (tens to hundreds of KB, again at
+every chat opened and with every reply), kanban moves and winner selection as whole-session
+updates; no deletes, status updates or searches, which no shipping component calls. The
+verdicts of the table above are about the scenario workloads; these are about this mix.
+
+{trace_section(results, "editor_trace")}
 
 ## Stores
 

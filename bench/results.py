@@ -3,7 +3,8 @@
 Layout: ``meta`` (settings, environment, load), ``builds`` (per size: store sizes, build time,
 the baseline beside serde), ``cells[scenario][n][backend]`` (a ``Cell``: its status, probe,
 plan, ``values`` by round in seconds, ``summary``, or ``projection`` with its reason), and
-``trace`` (per size and store: latencies by operation kind). Ratios are derived on reading
+``trace`` and ``editor_trace`` (the day trace and the editor's own calls, ``TRACE_KEYS``: per
+size and store, latencies by operation kind). Ratios are derived on reading
 (``ratio``), never stored, so the report and charts can always be redrawn from the file alone.
 In the file a cell is a plain object; ``load`` and ``save`` convert.
 """
@@ -21,6 +22,7 @@ from .environment import scrub
 from .stats import paired_ratios, ratio_interval
 
 __all__ = [
+    "TRACE_KEYS",
     "Status",
     "Cell",
     "load",
@@ -30,6 +32,10 @@ __all__ = [
     "ratio",
     "new_results",
 ]
+
+
+# Where each replayed trace (``trace.TRACES``) is kept in the results.
+TRACE_KEYS = {"day": "trace", "editor": "editor_trace"}
 
 
 class Status(str, Enum):
@@ -87,7 +93,7 @@ class Cell:
 
 
 def new_results(meta: dict[str, Any]) -> dict[str, Any]:
-    return {"meta": meta, "builds": {}, "cells": {}, "trace": {}}
+    return {"meta": meta, "builds": {}, "cells": {}, **{key: {} for key in TRACE_KEYS.values()}}
 
 
 def load(path: Path) -> dict[str, Any]:

@@ -111,6 +111,12 @@ class SidecarStore:
         params = {"workspacePath": workspace_path, "session": session.to_json()}
         return self._call(_SESSION, "update_session", params)
 
+    def upsert_session(
+        self, workspace_path: str, session: WorktreeSession
+    ) -> WorktreeSession:
+        params = {"workspacePath": workspace_path, "session": session.to_json()}
+        return self._call(_SESSION, "upsert_session", params)
+
     def get_session(self, workspace_path: str, session_id: str) -> WorktreeSession:
         params = {"workspacePath": workspace_path, "sessionId": session_id}
         return self._call(_SESSION, "get_session", params)

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from ait42_session import (
+    AlreadyExistsError,
     ChatMessage,
     JsonSessionRepository,
     SessionFilters,
@@ -41,7 +42,7 @@ from .stores import build, working_copy
 from .text import AGENT_NAMES, SEARCH_WORD, TASK_TEMPLATES, corpus
 from .workloads import MAIN_WORKSPACE, Workload, format_time
 
-__all__ = ["TRACE_FILE", "generate", "ensure", "load", "replay_both"]
+__all__ = ["TRACE_FILE", "TRACES", "generate", "ensure", "load", "replay_both"]
 
 TRACE_FILE = Path(__file__).parent / "traces" / "day-v1.jsonl"
 _DAY = dt.datetime(2030, 1, 7, 8, 30, tzinfo=dt.timezone.utc)
@@ -292,6 +293,33 @@ def ensure(path: Path = TRACE_FILE) -> Path:
     return path if path.exists() else generate(path)
 
 
+def _editor_ensure(path: Path) -> Path:
+    from . import editor_trace
+
+    return editor_trace.ensure(path)
+
+
+def _editor_file() -> Path:
+    from .editor_trace import EDITOR_TRACE_FILE
+
+    return EDITOR_TRACE_FILE
+
+
+# The traces the harness replays: name -> (its file, the function that makes it if missing).
+# ``day``: a model of a working day over the whole protocol; ``editor``: the shipping
+# editor's own calls (``editor_trace``).
+TRACES = {
+    "day": (lambda: TRACE_FILE, ensure),
+    "editor": (_editor_file, _editor_ensure),
+}
+
+
+def trace_ops(name: str) -> list[dict[str, Any]]:
+    """The operations of the trace ``name`` (made first if its file is missing)."""
+    file, made = TRACES[name]
+    return load(made(file()))
+
+
 def load(path: Path = TRACE_FILE) -> list[dict[str, Any]]:
     with open(path, encoding="utf-8") as lines:
         return [json.loads(line) for line in lines if line.strip()]
@@ -329,8 +357,17 @@ def _call(repo: Any, op: dict[str, Any], workload: Workload) -> Any:
         return repo.get_session(ws, sid())
     if kind == "search":
         return repo.search(ws, op["text"], op.get("limit", 50))
+    if kind == "create_session" and op.get("expect") == "AlreadyExistsError":
+        # the editor's second create of one id: the contract refuses it, every store alike
+        try:
+            repo.create_session(ws, WorktreeSession.from_json(op["session"]))
+        except AlreadyExistsError:
+            return "refused"
+        return "stored (expected a refusal)"
     if kind == "create_session":
         return repo.create_session(ws, WorktreeSession.from_json(op["session"]))
+    if kind == "upsert_session":
+        return repo.upsert_session(ws, WorktreeSession.from_json(op["session"]))
     if kind == "update_session":
         return repo.update_session(ws, WorktreeSession.from_json(op["session"]))
     if kind == "add_chat_message":
@@ -342,12 +379,17 @@ def _call(repo: Any, op: dict[str, Any], workload: Workload) -> Any:
     raise ValueError(f"unknown operation {kind!r}")
 
 
+def _kind(op: dict[str, Any]) -> str:
+    """The operation's kind as reported: a create the trace expects refused apart."""
+    return op["op"] + (" (refused)" if op.get("expect") else "")
+
+
 def _shape(kind: str, answer: Any) -> Any:
     if kind == "search" or answer is None:
         return None
     if isinstance(answer, list):
         return len(answer)
-    if isinstance(answer, int):
+    if isinstance(answer, (int, str)):
         return answer
     return getattr(answer, "id", None)
 
@@ -373,18 +415,20 @@ def replay_both(
     cache_dir: Path,
     *,
     box: float = 1800.0,
-    trace_path: Path = TRACE_FILE,
+    trace: str = "day",
     json_store: bool = True,
     sidecar: bool = False,
 ) -> dict[str, Any]:
-    """Replay the trace on copies of the workload's stores; timings per store and kind. With
-    ``sidecar``, also on the SQLite store behind ``ait42-session serve`` (its own copy).
+    """Replay the trace ``trace`` (a name of ``TRACES``) on copies of the workload's stores;
+    timings per store and kind. With ``sidecar``, also on the SQLite store behind
+    ``ait42-session serve`` (its own copy).
     """
-    ops = load(ensure(trace_path))
+    ops = trace_ops(trace)
+    trace_path = TRACES[trace][0]()
     paths = build(workload, cache_dir, json_store=json_store)
     work = working_copy(
         paths,
-        cache_dir / "work" / f"trace-{workload.key}",
+        cache_dir / "work" / f"trace-{trace}-{workload.key}",
         json_store=json_store,
         sqlite_store=True,
     )
@@ -393,7 +437,7 @@ def replay_both(
         stores["json"] = JsonSessionRepository(work.sessions_dir)
     if sidecar:
         served = working_copy(
-            paths, cache_dir / "work" / f"trace-sidecar-{workload.key}",
+            paths, cache_dir / "work" / f"trace-{trace}-sidecar-{workload.key}",
             json_store=False, sqlite_store=True,
         )  # fmt: skip
         stores["sidecar"] = SidecarStore(served.db)
@@ -412,7 +456,7 @@ def replay_both(
             for name in order:
                 t0 = time.perf_counter()
                 answer = _call(stores[name], op, workload)
-                samples[name][op["op"]].append(time.perf_counter() - t0)
+                samples[name][_kind(op)].append(time.perf_counter() - t0)
                 shapes[name] = _shape(op["op"], answer)
             if len(set(map(repr, shapes.values()))) > 1:
                 mismatches.append(f"op {index} {op['op']}: {shapes}")

@@ -560,3 +560,38 @@ def test_the_facts_name_the_largest_session_of_the_main_workspace(
     sizes = [chars(workload.session_json(k)) for k in range(30)]
     assert facts["largest"] == {"index": sizes.index(max(sizes)), "chars": max(sizes)}
     assert max(sizes) > sorted(sizes)[15]  # a largest that differs from a typical one
+
+
+def test_the_editor_trace_is_the_shipping_editors_call_mix() -> None:
+    from bench import trace
+
+    ops = trace.trace_ops("editor")
+    kinds = {op["op"] for op in ops}
+    assert kinds <= {
+        "get_all_sessions", "create_session", "upsert_session", "add_chat_message",
+        "update_session",
+    }  # fmt: skip  (no shipping component deletes, sets a status or searches)
+    creates = [op for op in ops if op["op"] == "create_session"]
+    refused = [op for op in creates if op.get("expect") == "AlreadyExistsError"]
+    firsts = {op["session"]["id"] for op in creates if "expect" not in op}
+    runners = {op["session"]["id"] for op in ops if op["op"] == "upsert_session"}
+    # every session is created twice: after the dialog's create, or after the runner's write
+    assert {op["session"]["id"] for op in refused} == firsts | runners
+    statuses = [op["session"]["status"] for op in ops if op["op"] == "upsert_session"]
+    assert {"round_1", "round_2", "round_3", "completed"} <= set(statuses)
+    system = [op["message"]["content"] for op in ops if op["op"] == "add_chat_message"
+              and op["message"]["role"] == "system"]  # fmt: skip
+    assert system and min(map(len, system)) > 10_000  # whole scrollbacks
+
+
+def test_the_editor_trace_replays_alike_on_both_stores(tmp_path: Path) -> None:
+    from bench import trace
+
+    outcome = trace.replay_both(Workload("light", 30), tmp_path / "cache", trace="editor")
+
+    assert outcome["complete"] and outcome["mismatches"] == []
+    assert outcome["trace"] == "editor-v1.jsonl"
+    kinds = outcome["stores"]["sqlite"]["kinds"]
+    assert kinds["upsert_session"]["count"] > 0 and kinds["create_session"]["count"] > 0
+    assert kinds["create_session (refused)"]["count"] > 0
+    assert set(outcome["stores"]) == {"json", "sqlite"}

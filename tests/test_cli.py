@@ -437,3 +437,27 @@ def test_rebind_moves_a_listed_hash_to_a_folder_and_workspaces_says_so(
     assert missing.returncode == 1 and "no workspace" in missing.stderr
     found = run("search", "fix", "--workspace", str(target), "--json")
     assert found.returncode == 0 and len(json.loads(found.stdout)) == 2
+
+
+def test_duplicates_lists_the_copies_and_resolves_by_the_written_rules(tmp_path, ait42_home):
+    folder = tmp_path / "sessions"
+    path = editor_file(folder, "00000000000000ff", 2)
+    data = json.loads(path.read_text())
+    twin = {**data[0], "instances": [], "chatHistory": []}  # App.tsx's never-written copy
+    path.write_text(json.dumps(data + [twin], indent=2))
+    assert run("import", str(folder)).returncode == 0
+
+    listed = run("duplicates")
+    dry = run("duplicates", "--resolve", "--dry-run", "--json")
+    still = json.loads(run("duplicates", "--json").stdout)["groups"]
+    done = run("duplicates", "--resolve")
+    after = run("duplicates")
+
+    assert listed.returncode == 0
+    assert "00000000000000ff  0000_0  2 copies: double create" in listed.stdout
+    assert "double create: The dialog and then App.tsx" in listed.stdout
+    assert "1 of 1 can be resolved" in listed.stdout
+    report = json.loads(dry.stdout)
+    assert report["resolved"] is False and len(report["groups"]) == 1 and len(still) == 1
+    assert done.returncode == 0 and "Resolved 1 repeated ids." in done.stdout
+    assert after.stdout.strip() == "No repeated ids."

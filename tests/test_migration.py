@@ -1074,3 +1074,78 @@ def test_rebind_takes_the_hash_a_workspace_is_listed_by(tmp_path, sqlite, worksp
 
     assert sqlite.rebind("00000000000000aa", workspace) == 1
     assert [s.id for s in sqlite.get_all_sessions(workspace)] == ["lost"]
+
+
+# --- repeated ids, resolved on purpose ---------------------------------------------------------
+
+
+@pytest.fixture
+def alpha(tmp_path: Path, sqlite: SqliteSessionRepository, workspace: str) -> dict[str, Any]:
+    """The shipping editor's alpha file imported as ``workspace``'s: a debate pair (the
+    runner's copy first) and a double-created competition; the file's sessions by id."""
+    source = next(f for f in EDITOR_WRITTEN if f.name.startswith("ba9a"))
+    folder = tmp_path / "alpha-sessions"
+    folder.mkdir()
+    (folder / f"{compute_workspace_hash(workspace)}.json").write_bytes(source.read_bytes())
+    assert import_json(folder, sqlite).ok
+    by_id: dict[str, list[dict[str, Any]]] = {}
+    for item in json.loads(source.read_bytes()):
+        by_id.setdefault(item["id"], []).append(item)
+    return by_id
+
+
+def test_duplicates_names_the_two_patterns_the_editor_makes(sqlite, workspace, alpha):
+    groups = {g.session_id: g for g in sqlite.duplicates(workspace)}
+
+    assert set(groups) == {sid for sid, copies in alpha.items() if len(copies) > 1}
+    patterns = sorted(g.pattern for g in groups.values())
+    assert patterns == ["debate pair", "double create"]
+    for sid, group in groups.items():
+        assert [c.to_json() for c in group.copies] == alpha[sid]
+    assert sqlite.duplicates() == sqlite.duplicates(workspace)  # every workspace: the same
+
+
+def test_a_dry_run_of_resolve_changes_nothing(sqlite, workspace, alpha):
+    before = [s.to_json() for s in sqlite.get_all_sessions(workspace)]
+
+    would = sqlite.resolve_duplicates(workspace, dry_run=True)
+
+    assert len(would) == 2
+    assert [s.to_json() for s in sqlite.get_all_sessions(workspace)] == before
+
+
+def test_resolve_merges_the_debate_pair_and_drops_the_never_written_twin(
+    sqlite, workspace, alpha
+):
+    groups = {g.pattern: g for g in sqlite.duplicates(workspace)}
+    debate, twin = groups["debate pair"], groups["double create"]
+    runner, board = (alpha[debate.session_id][0], alpha[debate.session_id][1])
+    assert runner["task"] == "Debate in progress" and board["instances"]
+
+    resolved = sqlite.resolve_duplicates(workspace)
+
+    assert sorted(g.pattern for g in resolved) == ["debate pair", "double create"]
+    assert sqlite.duplicates(workspace) == []
+    merged = sqlite.get_session_copies(workspace, debate.session_id)
+    assert len(merged) == 1
+    expected = {
+        **board, "status": runner["status"], "updatedAt": runner["updatedAt"],
+        "completedAt": runner["completedAt"],
+    }  # the runner's copy was updated last  # fmt: skip
+    assert merged[0].to_json() == expected
+    kept = sqlite.get_session_copies(workspace, twin.session_id)
+    assert [k.to_json() for k in kept] == [alpha[twin.session_id][0]]
+    assert sqlite.count_sessions(workspace) == len(alpha)
+    assert verify_store(sqlite).ok
+
+
+def test_copies_no_rule_knows_are_shown_and_left_alone(tmp_path, sqlite, workspace):
+    folder = tmp_path / "sessions"
+    first = make_session("s", messages=1, task="one task")
+    second = make_session("s", messages=2, task="another task", updated_at=at(9))
+    write_editor_file(folder, compute_workspace_hash(workspace), [first.to_json(), second.to_json()])
+    import_json(folder, sqlite)
+
+    assert [g.pattern for g in sqlite.duplicates(workspace)] == ["other"]
+    assert sqlite.resolve_duplicates(workspace) == []
+    assert len(sqlite.get_session_copies(workspace, "s")) == 2

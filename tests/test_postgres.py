@@ -23,6 +23,7 @@ from ait42_session.db import migration_scripts
 from ait42_session.errors import DatabaseError, MigrationError, ValidationError
 from ait42_session.health import store_stats, verify_store
 from ait42_session.json_repo import JsonSessionRepository
+from ait42_session.workspace import compute_workspace_hash
 from ait42_session.migration import (
     DualWriteRepository,
     FallbackRepository,
@@ -246,6 +247,34 @@ def test_a_runner_file_joins_its_workspace_and_rebind_moves_one_in_postgres(
 
     assert [c.status for c in copies] == ["round_2", "running"]
     assert joined[spelled] == joined["00000000000000aa"] != None  # noqa: E711
+
+
+def test_duplicates_are_grouped_and_resolved_in_postgres_as_in_sqlite(
+    dsn: str, tmp_path: Path, workspace: str
+):
+    from ait42_session import SqliteSessionRepository
+
+    source = next(f for f in EDITOR_WRITTEN if f.name.startswith("ba9a"))
+    folder = tmp_path / "sessions"
+    folder.mkdir()
+    (folder / f"{compute_workspace_hash(workspace)}.json").write_bytes(source.read_bytes())
+    answers = []
+    for store in (
+        PostgresSessionRepository.connect(dsn),
+        SqliteSessionRepository.with_path(tmp_path / "s.db"),
+    ):
+        with store:
+            import_json(folder, store)
+            listed = [(g.session_id, g.pattern) for g in store.duplicates(workspace)]
+            resolved = store.resolve_duplicates(workspace)
+            answers.append((
+                listed, len(resolved), store.duplicates(),
+                [s.to_json() for s in store.get_all_sessions(workspace)],
+            ))  # fmt: skip
+
+    assert answers[0] == answers[1]
+    assert sorted(pattern for _, pattern in answers[0][0]) == ["debate pair", "double create"]
+    assert answers[0][1] == 2 and answers[0][2] == []
 
 
 def test_a_changed_file_replaces_its_changed_sessions_in_postgres(

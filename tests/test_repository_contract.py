@@ -1111,3 +1111,29 @@ def test_a_workspace_path_with_undecodable_bytes_works_and_hashes_like_the_edito
     assert compute_workspace_hash(path) == hashlib.sha256(lossy).hexdigest()[:16]
     repo.create_session(path, make_session())
     assert [s.id for s in repo.get_all_sessions(path)] == ["session_1"]
+
+
+def test_upsert_inserts_a_new_id_and_replaces_a_stored_one_in_its_place(
+    repo: Any, workspace: str
+) -> None:
+    """The debate runner's update-or-insert."""
+    repo.create_session(workspace, make_session("a", updated_at="2025-01-13T10:05:00Z"))
+    debate = make_session("d", type="debate", status="round_1", task="Debate in progress")
+
+    inserted = repo.upsert_session(workspace, debate)
+    debate.status, debate.updated_at = "round_2", "2025-01-13T10:09:00Z"
+    replaced = repo.upsert_session(workspace, debate)
+
+    assert inserted.status == "round_1" and replaced.status == "round_2"
+    assert repo.get_session(workspace, "d") == replaced
+    assert sorted(ids(repo.get_all_sessions(workspace))) == ["a", "d"]
+    assert len(repo.get_session_copies(workspace, "d")) == 1
+
+
+def test_an_invalid_upsert_writes_nothing(repo: Any, workspace: str) -> None:
+    repo.create_session(workspace, make_session("a"))
+    before = snapshot(repo, workspace)
+    for bad in (make_session("a", status="exploded"), make_session("", task="t")):
+        with pytest.raises(ValidationError):
+            repo.upsert_session(workspace, bad)
+    assert snapshot(repo, workspace) == before

@@ -489,3 +489,25 @@ def test_ait42_home_locates_the_database_as_for_the_other_commands(
     car.call("create_session", {"workspacePath": workspace, "session": board_session()})
     assert car.close() == 0
     assert (ait42_home / "sessions.db").is_file()
+
+
+def test_upsert_session_is_the_debate_runners_update_or_insert(
+    sidecar: Sidecar, workspace: str
+):
+    runner = board_session("debate-1", type="debate", status="round_1")
+    inserted = sidecar.call("upsert_session", {"workspacePath": workspace, "session": runner})
+    runner["status"] = "round_2"
+    replaced = sidecar.call("upsert_session", {"workspacePath": workspace, "session": runner})
+    listed = sidecar.call("get_all_sessions", {"workspacePath": workspace})
+
+    assert inserted["status"] == "round_1" and replaced == runner
+    assert [s["status"] for s in listed] == ["round_2"]
+    for params in (
+        {"workspacePath": workspace, "session": {**runner, "status": "exploded"}},
+        {"workspacePath": workspace, "session": {**runner, "instances": "none"}},
+        {"workspacePath": workspace},
+        {"workspacePath": "", "session": runner},
+    ):
+        error = sidecar.request("upsert_session", params)["error"]
+        assert (error["code"], error["data"]["class"]) == (-32602, "ValidationError"), params
+    assert sidecar.call("get_all_sessions", {"workspacePath": workspace}) == listed

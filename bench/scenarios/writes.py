@@ -126,7 +126,8 @@ def _update_on_json_floor(floor: JsonFloor, ctx: Context, key: str = "update") -
 UPDATE_SESSION = Scenario(
     "update_session", "write", "update_session(ws, changed session)",
     _update_on_repository, _update_on_sql_floor, _update_on_json_floor,
-    trace_ops=("update_session",),
+    # the debate runner's update-or-insert of a stored session is the same whole-session write
+    trace_ops=("update_session", "upsert_session"),
     seed_row="Update session", target_ratio=15, target_ms=4.0, opens_with_write=True,
 )  # fmt: skip
 

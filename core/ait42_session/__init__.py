@@ -4,6 +4,7 @@ original JSON store, with the same repository contract for both."""
 from __future__ import annotations
 
 from .db import Database, DbPool
+from .duplicates import DuplicateGroup
 from .errors import (
     AlreadyExistsError,
     DatabaseError,
@@ -41,6 +42,7 @@ __all__ = [
     "Database",
     "DbPool",
     "DualWriteRepository",
+    "DuplicateGroup",
     "ExportReport",
     "FallbackRepository",
     "ImportIssue",

@@ -25,6 +25,7 @@ import msgspec
 
 from . import __version__
 from .backup import backup, restore
+from .duplicates import RULES
 from .errors import SessionError
 from .health import store_stats, verify_store
 from .migration import ImportReport, export_json, import_json
@@ -395,6 +396,43 @@ def _where(workspace: Any) -> str:
     return workspace.path or "(no known path: imported, not opened yet; see rebind)"
 
 
+def cmd_duplicates(args: argparse.Namespace) -> int:
+    with _open_existing(args) as repo:
+        if args.resolve:
+            groups = repo.resolve_duplicates(args.workspace, dry_run=args.dry_run)
+        else:
+            groups = repo.duplicates(args.workspace)
+    if args.json:
+        _emit_json({
+            "resolved": args.resolve and not args.dry_run,
+            "groups": [group.to_dict() for group in groups],
+        })  # fmt: skip
+        return EXIT_OK
+    if not groups:
+        print("No repeated ids to resolve." if args.resolve else "No repeated ids.")
+        return EXIT_OK
+    for group in groups:
+        print(f"{group.workspace_hash}  {group.session_id}  {len(group.copies)} copies: "
+              f"{group.pattern}")  # fmt: skip
+        rows = [
+            (f"  [{n}]", copy.type, copy.status, copy.updated_at, len(copy.instances),
+             len(copy.chat_history), copy.task[:48])
+            for n, copy in enumerate(group.copies)
+        ]  # fmt: skip
+        _table(rows)
+    patterns = dict.fromkeys(group.pattern for group in groups)
+    print()
+    for pattern in patterns:
+        print(f"{pattern}: {RULES[pattern]}")
+    if args.resolve:
+        done = "Would resolve" if args.dry_run else "Resolved"
+        print(f"\n{done} {len(groups)} repeated ids.")
+    else:
+        resolvable = sum(group.resolution is not None for group in groups)
+        print(f"\n{resolvable} of {len(groups)} can be resolved by a rule (--resolve).")
+    return EXIT_OK
+
+
 def cmd_rebind(args: argparse.Namespace) -> int:
     with _open_existing(args) as repo:
         moved = repo.rebind(args.from_workspace, args.to_workspace)
@@ -581,6 +619,24 @@ def build_parser() -> argparse.ArgumentParser:
         "runner's file under another spelling of the path joins it when the workspace is "
         "opened by that spelling; rebind joins by hand).",
     )  # fmt: skip
+
+    sub = command(
+        "duplicates", cmd_duplicates, "List repeated session ids, or resolve them.",
+        "The editor stores a session twice under one id when it is created twice (the "
+        "dialog, then App.tsx) and when the debate runner and the board both write a debate. "
+        "Lists each id's copies in file order and the pattern they make; --resolve applies "
+        "the written rule of each known pattern (printed with the list) and leaves any other "
+        "group as it is; --dry-run shows what --resolve would do.",
+    )  # fmt: skip
+    sub.add_argument(
+        "--workspace", metavar="PATH", help="one workspace folder (default: every workspace)"
+    )
+    sub.add_argument(
+        "--resolve", action="store_true", help="resolve the groups a rule knows"
+    )
+    sub.add_argument(
+        "--dry-run", action="store_true", help="with --resolve: change nothing"
+    )
 
     sub = command(
         "rebind", cmd_rebind, "Move a workspace's sessions to another path.",

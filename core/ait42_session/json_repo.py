@@ -113,6 +113,22 @@ class JsonSessionRepository:
         self._save(file, records)
         return session.stored_copy(ws_hash)
 
+    def upsert_session(
+        self, workspace_path: str, session: WorktreeSession
+    ) -> WorktreeSession:
+        """Replace the session with its id (the first copy) in its place, or append it when
+        the workspace has none: the debate runner's update-or-insert."""
+        workspace = require_workspace_path(workspace_path)
+        require_session(session)
+        file, ws_hash, records = self._records(workspace)
+        record = editor_files.record_of(session)
+        try:
+            records[_index(records, session.id, workspace)] = record
+        except NotFoundError:
+            records.append(record)
+        self._save(file, records)
+        return session.stored_copy(ws_hash)
+
     def delete_session(self, workspace_path: str, session_id: str) -> None:
         """Remove the session; NotFoundError when the workspace has no such id."""
         workspace = require_workspace_path(workspace_path)

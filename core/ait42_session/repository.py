@@ -28,6 +28,10 @@ class SessionRepository(Protocol):
         self, workspace_path: str, session: WorktreeSession
     ) -> WorktreeSession: ...
 
+    def upsert_session(
+        self, workspace_path: str, session: WorktreeSession
+    ) -> WorktreeSession: ...
+
     def delete_session(self, workspace_path: str, session_id: str) -> None: ...
 
     def add_chat_message(

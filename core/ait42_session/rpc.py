@@ -195,6 +195,12 @@ METHODS: dict[str, Method] = {
             r.update_session(p.workspace_path, board.session_in(p.session))
         ),
     ),
+    "upsert_session": Method(
+        SessionParams,
+        lambda r, p: board.session_out(
+            r.upsert_session(p.workspace_path, board.session_in(p.session))
+        ),
+    ),
     "get_session": Method(
         SessionIdParams, lambda r, p: _stored(r, p.workspace_path, p.session_id)
     ),

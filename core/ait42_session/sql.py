@@ -85,6 +85,11 @@ TOUCH_SESSION = "UPDATE sessions SET updated_at = :updated_at, updated_ns = :upd
 
 DELETE_SESSION = "DELETE FROM sessions WHERE pk = :pk"
 
+# Ids stored more than once, in one workspace (:ws) or in all (:ws NULL), by first appearance.
+REPEATED_IDS = """
+SELECT workspace_hash, id FROM sessions WHERE :ws IS NULL OR workspace_hash = :ws
+GROUP BY workspace_hash, id HAVING count(*) > 1 ORDER BY workspace_hash, min(pk)"""
+
 # Every copy, as the editor's `retain` removes them all.
 DELETE_SESSION_COPIES = "DELETE FROM sessions WHERE workspace_hash = :ws AND id = :id"
 

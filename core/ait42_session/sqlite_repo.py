@@ -25,6 +25,7 @@ from .checks import (
     require_session_id,
 )
 from .db import Database
+from .duplicates import DuplicateGroup, group_of
 from .errors import AlreadyExistsError, NotFoundError, ValidationError
 from .fulltext import fts5_expression, query_terms
 from .models import I64_MAX, ChatMessage, WorktreeSession
@@ -67,6 +68,19 @@ def _page(
     query = check_query(filters, sort)
     check_page(limit, offset)
     return sqlite_rows.select_statement(columns, ws, query, limit, offset)
+
+
+def _groups(
+    con: apsw.Connection, ws: str | None
+) -> list[tuple[DuplicateGroup, list[int]]]:
+    """Each repeated id's group, with the pks of its copies in file order."""
+    found = []
+    for group_ws, session_id in con.execute(sql.REPEATED_IDS, {"ws": ws}).fetchall():
+        params = {"ws": group_ws, "id": session_id}
+        rows = con.execute(sql.SESSION_COPIES, params).fetchall()
+        copies = sqlite_rows.sessions_from_rows(con, rows, group_ws)
+        found.append((group_of(group_ws, session_id, copies), [row[0] for row in rows]))
+    return found
 
 
 def _not_found(session_id: str) -> NotFoundError:
@@ -159,13 +173,47 @@ class SqliteSessionRepository:
 
         return self._pool.write(work)
 
+    # --- repeated ids ---------------------------------------------------------------------
+
+    def duplicates(self, workspace_path: str | None = None) -> list[DuplicateGroup]:
+        """Every id stored more than once, in ``workspace_path`` or in every workspace: its
+        copies in file order and the pattern they make (``ait42_session.duplicates``)."""
+        ws = None if workspace_path is None else self._opened(workspace_path)[0]
+        return [group for group, _ in self._pool.read(lambda con: _groups(con, ws))]
+
+    def resolve_duplicates(
+        self, workspace_path: str | None = None, *, dry_run: bool = False
+    ) -> list[DuplicateGroup]:
+        """Resolve every group whose pattern has a rule (``duplicates.RULES``): the first copy
+        becomes what the rule says, the later copies go; one transaction. The groups resolved
+        (with ``dry_run``, that would be; nothing is written)."""
+        ws = None if workspace_path is None else self._opened(workspace_path)[0]
+
+        def work(con: apsw.Connection) -> list[DuplicateGroup]:
+            resolved = []
+            for group, pks in _groups(con, ws):
+                if group.resolution is None:
+                    continue
+                resolved.append(group)
+                if dry_run:
+                    continue
+                if group.resolution is not group.copies[0]:
+                    sqlite_rows.replace_session(
+                        con, pks[0], group.workspace_hash, group.resolution
+                    )
+                con.executemany(sql.DELETE_SESSION, [{"pk": pk} for pk in pks[1:]])
+            return resolved
+
+        return self._pool.read(work) if dry_run else self._pool.write(work)
+
     # --- writes ---------------------------------------------------------------------------
 
     def create_session(
         self, workspace_path: str, session: WorktreeSession
     ) -> WorktreeSession:
+        require_session(session)
         ws, real_path = self._opened(workspace_path)
-        self._insert(ws, real_path, [require_session(session)])
+        self._insert(ws, real_path, [session])
         return session.stored_copy(ws)
 
     def create_sessions(
@@ -175,8 +223,8 @@ class SqliteSessionRepository:
         benchmark's builds do); how many. Every session is validated first; AlreadyExistsError
         when an id is stored already or repeats in ``sessions``. All are stored or none.
         """
-        ws, real_path = self._opened(workspace_path)
         batch = [require_session(session) for session in sessions]
+        ws, real_path = self._opened(workspace_path)
         self._insert(ws, real_path, batch)
         return len(batch)
 
@@ -214,6 +262,27 @@ class SqliteSessionRepository:
 
         def work(con: apsw.Connection) -> None:
             sqlite_rows.replace_session(con, _pk(con, ws, session.id), ws, session)
+
+        self._pool.write(work)
+        return session.stored_copy(ws)
+
+    def upsert_session(
+        self, workspace_path: str, session: WorktreeSession
+    ) -> WorktreeSession:
+        """Replace the stored session with its id (the first copy), or store it as new when
+        the workspace has none: the debate runner's update-or-insert, one transaction."""
+        require_session(session)
+        ws, real_path = self._opened(workspace_path)
+
+        def work(con: apsw.Connection) -> None:
+            pk = con.execute(sql.SESSION_PK, {"ws": ws, "id": session.id}).get
+            if pk is not None:
+                sqlite_rows.replace_session(con, pk, ws, session)
+                return
+            con.execute(
+                sql.ENSURE_WORKSPACE, {"hash": ws, "path": real_path, "now": now_rfc3339()}
+            )
+            sqlite_rows.insert_session(con, ws, session)
 
         self._pool.write(work)
         return session.stored_copy(ws)

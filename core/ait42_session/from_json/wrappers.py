@@ -172,6 +172,13 @@ class DualWriteRepository:
         self._copy.session(workspace_path, stored)
         return stored
 
+    def upsert_session(
+        self, workspace_path: str, session: WorktreeSession
+    ) -> WorktreeSession:
+        stored = self.primary.upsert_session(workspace_path, session)
+        self._copy.session(workspace_path, stored)
+        return stored
+
     def delete_session(self, workspace_path: str, session_id: str) -> None:
         self.primary.delete_session(workspace_path, session_id)
         self._copy.delete(workspace_path, session_id)
@@ -308,6 +315,15 @@ class FallbackRepository:
         return self._write(
             "update_session",
             lambda r: r.update_session(workspace_path, session),
+            lambda stored: self._copy.session(workspace_path, stored),
+        )
+
+    def upsert_session(
+        self, workspace_path: str, session: WorktreeSession
+    ) -> WorktreeSession:
+        return self._write(
+            "upsert_session",
+            lambda r: r.upsert_session(workspace_path, session),
             lambda stored: self._copy.session(workspace_path, stored),
         )
 

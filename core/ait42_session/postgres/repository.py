@@ -30,6 +30,7 @@ from ..checks import (
     require_session,
     require_session_id,
 )
+from ..duplicates import DuplicateGroup, group_of
 from ..errors import AlreadyExistsError, NotFoundError, ValidationError
 from ..fulltext import match, query_terms
 from ..models import I64_MAX, ChatMessage, WorktreeSession
@@ -79,6 +80,19 @@ def _like(needle: str) -> str:
 
 def _workspace(workspace_path: object) -> tuple[str, str]:
     return workspace_identity(require_workspace_path(workspace_path))
+
+
+def _groups(
+    con: psycopg.Connection[Any], ws: str | None
+) -> list[tuple[DuplicateGroup, list[int]]]:
+    """Each repeated id's group, with the pks of its copies in file order."""
+    found = []
+    for group_ws, session_id in con.execute(sql.REPEATED_IDS, {"ws": ws}).fetchall():
+        params = {"ws": group_ws, "id": session_id}
+        copy_rows = con.execute(sql.SESSION_COPIES, params).fetchall()
+        copies = rows.sessions_from_rows(con, copy_rows, group_ws)
+        found.append((group_of(group_ws, session_id, copies), [r[0] for r in copy_rows]))
+    return found
 
 
 def _not_found(session_id: str) -> NotFoundError:
@@ -156,6 +170,35 @@ class PostgresSessionRepository:
 
         return self._db.write(work)
 
+    # --- repeated ids (as SqliteSessionRepository) ------------------------------------------
+
+    def duplicates(self, workspace_path: str | None = None) -> list[DuplicateGroup]:
+        """As ``SqliteSessionRepository.duplicates``."""
+        ws = None if workspace_path is None else self._opened(workspace_path)[0]
+        return [group for group, _ in self._db.read(lambda con: _groups(con, ws))]
+
+    def resolve_duplicates(
+        self, workspace_path: str | None = None, *, dry_run: bool = False
+    ) -> list[DuplicateGroup]:
+        """As ``SqliteSessionRepository.resolve_duplicates``."""
+        ws = None if workspace_path is None else self._opened(workspace_path)[0]
+
+        def work(con: psycopg.Connection[Any]) -> list[DuplicateGroup]:
+            resolved = []
+            for group, pks in _groups(con, ws):
+                if group.resolution is None:
+                    continue
+                resolved.append(group)
+                if dry_run:
+                    continue
+                if group.resolution is not group.copies[0]:
+                    rows.replace_session(con, pks[0], group.workspace_hash, group.resolution)
+                with con.cursor() as cur:
+                    cur.executemany(sql.DELETE_SESSION, [{"pk": pk} for pk in pks[1:]])
+            return resolved
+
+        return self._db.read(work) if dry_run else self._db.write(work)
+
     # --- writes --------------------------------------------------------------------------------
 
     def _ensure_workspace(
@@ -175,16 +218,17 @@ class PostgresSessionRepository:
     def create_session(
         self, workspace_path: str, session: WorktreeSession
     ) -> WorktreeSession:
+        require_session(session)
         ws, real_path = self._opened(workspace_path)
-        self._insert(ws, real_path, [require_session(session)])
+        self._insert(ws, real_path, [session])
         return session.stored_copy(ws)
 
     def create_sessions(
         self, workspace_path: str, sessions: Iterable[WorktreeSession]
     ) -> int:
         """Store many new sessions in one transaction; how many (see the SQLite store's)."""
-        ws, real_path = self._opened(workspace_path)
         batch = [require_session(session) for session in sessions]
+        ws, real_path = self._opened(workspace_path)
         self._insert(ws, real_path, batch)
         return len(batch)
 
@@ -217,6 +261,26 @@ class PostgresSessionRepository:
         def work(con: psycopg.Connection[Any]) -> None:
             pk = self._locked(con, ws, session.id)
             rows.replace_session(con, pk, ws, session)
+
+        self._db.write(work)
+        return session.stored_copy(ws)
+
+    def upsert_session(
+        self, workspace_path: str, session: WorktreeSession
+    ) -> WorktreeSession:
+        """As ``SqliteSessionRepository.upsert_session``; two writers of one new id wait for
+        each other (a transaction-scoped lock on the id), so one inserts and one updates."""
+        require_session(session)
+        ws, real_path = self._opened(workspace_path)
+
+        def work(con: psycopg.Connection[Any]) -> None:
+            con.execute(sql.LOCK_SESSION_ID, {"ws": ws, "id": session.id})
+            row = con.execute(sql.LOCK_SESSION, {"ws": ws, "id": session.id}).fetchone()
+            if row is not None:
+                rows.replace_session(con, row[0], ws, session)
+                return
+            self._ensure_workspace(con, ws, real_path)
+            rows.insert_session(con, ws, session)
 
         self._db.write(work)
         return session.stored_copy(ws)

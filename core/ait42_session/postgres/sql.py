@@ -62,6 +62,8 @@ WHERE pk = %(pk)s"""
 LOCK_SESSION = """
 SELECT pk FROM sessions WHERE workspace_hash = %(ws)s AND id = %(id)s
 ORDER BY copy_number LIMIT 1 FOR UPDATE"""
+# Held until the transaction ends: upserts of one id that is not stored yet go one by one.
+LOCK_SESSION_ID = "SELECT pg_advisory_xact_lock(hashtext(%(ws)s || '/' || %(id)s))"
 SESSION_PK = """
 SELECT pk FROM sessions WHERE workspace_hash = %(ws)s AND id = %(id)s
 ORDER BY copy_number LIMIT 1"""
@@ -90,6 +92,10 @@ UPDATE sessions SET workspace_hash = %(ws)s, copy_number = %(copy_number)s,
 WHERE pk = %(pk)s"""
 MARK_JOINED = """
 UPDATE workspaces SET joined_to = %(ws)s WHERE hash = %(from_ws)s OR joined_to = %(from_ws)s"""
+REPEATED_IDS = """
+SELECT workspace_hash, id FROM sessions
+WHERE %(ws)s::text IS NULL OR workspace_hash = %(ws)s
+GROUP BY workspace_hash, id HAVING count(*) > 1 ORDER BY workspace_hash, min(pk)"""
 # Every copy, as the editor's `retain` removes them all.
 DELETE_SESSION_COPIES = "DELETE FROM sessions WHERE workspace_hash = %(ws)s AND id = %(id)s"
 TOUCH_SESSION = "UPDATE sessions SET updated_at = %(updated_at)s, updated_ns = %(updated_ns)s WHERE pk = %(pk)s"
