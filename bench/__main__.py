@@ -13,6 +13,14 @@ from .stores import default_cache_dir
 from .workloads import PROFILES, SCALES, Workload
 
 
+def _trace_names(text: str) -> list[str]:
+    names = [name for name in text.split(",") if name]
+    unknown = [name for name in names if name not in ("day", "editor")]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"no trace named {', '.join(unknown)} (day, editor)")
+    return names
+
+
 def _ints(text: str) -> list[int]:
     try:
         return [int(part.replace("_", "")) for part in text.split(",") if part]
@@ -66,6 +74,7 @@ def _compare(args: argparse.Namespace) -> int:
         cache_dir=args.cache,
         out_dir=out,
         trace_scales=trace_scales,
+        traces=args.traces or ["day", "editor"],
         keep_work=args.keep_work,
         quick=args.quick,
         postgres=args.postgres,
@@ -200,7 +209,12 @@ def main(argv: list[str] | None = None) -> int:
     compare.add_argument(
         "--trace-scales",
         type=_ints,
-        help="sizes to replay the trace on (default: those <= 1000; --quick: 100; empty for none)",
+        help="sizes to replay the traces on (default: those <= 1000; --quick: 100; empty for none)",
+    )
+    compare.add_argument(
+        "--traces",
+        type=_trace_names,
+        help="which traces to replay: day, editor or both (default: day,editor)",
     )
     compare.add_argument(
         "--out",

@@ -56,6 +56,7 @@ class RunConfig:
     cache_dir: Path = Path(".bench-cache")
     out_dir: Path = Path("results")
     trace_scales: list[int] = field(default_factory=list)
+    traces: list[str] = field(default_factory=lambda: ["day", "editor"])
     keep_work: bool = False
     quick: bool = False
     postgres: str | None = (
@@ -110,7 +111,7 @@ class Runner:
         for n in self.config.scales:
             self.scale(Workload(self.config.profile, n, self.config.seed))
         for n in self.config.trace_scales:
-            for name in ("day", "editor"):
+            for name in self.config.traces:
                 self.trace(Workload(self.config.profile, n, self.config.seed), name)
         meta = self.results["meta"]
         meta["loadavg_end"] = environment.loadavg()
