@@ -400,6 +400,23 @@ OUT_OF_RANGE: dict[str, Callable[[Any, str], Any]] = {
 }
 
 
+# A text filter holding NUL: no stored task, id or agent name can (found by the sidecar's
+# hostile-input test: FTS5 read the trigram query only up to the NUL and failed).
+NUL_FILTERS = {
+    "query": lambda r, ws, f: r.query_sessions(ws, f),
+    "list": lambda r, ws, f: r.list_sessions(ws, f),
+    "count": lambda r, ws, f: r.count_sessions(ws, f),
+}
+
+
+@pytest.mark.parametrize("call", NUL_FILTERS.values(), ids=NUL_FILTERS.keys())
+@pytest.mark.parametrize("needle", ["Task\x00 of", "\x00", "ta\x00"])
+def test_a_text_filter_holding_nul_matches_nothing(repo, workspace, call, needle):
+    repo.create_session(workspace, make_session("s", task="Task of s"))
+    answer = call(repo, workspace, SessionFilters(search_query=needle))
+    assert answer in ([], 0)
+
+
 @pytest.mark.parametrize("call", OUT_OF_RANGE.values(), ids=OUT_OF_RANGE.keys())
 def test_an_out_of_range_argument_gives_an_answer_or_a_contract_error(
     repo, workspace, call

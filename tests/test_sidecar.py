@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ait42_session import SqliteSessionRepository
 from ait42_session.rpc import ERROR_CODES
@@ -511,3 +513,180 @@ def test_upsert_session_is_the_debate_runners_update_or_insert(
         error = sidecar.request("upsert_session", params)["error"]
         assert (error["code"], error["data"]["class"]) == (-32602, "ValidationError"), params
     assert sidecar.call("get_all_sessions", {"workspacePath": workspace}) == listed
+
+
+# --- every answer carries its id -------------------------------------------------------------
+
+BOARD_CALLS = {
+    "create_session": lambda ws, text: {"workspacePath": ws, "session": board_session(text)},
+    "update_session": lambda ws, text: {"workspacePath": ws, "session": board_session("s1", task=text)},
+    "upsert_session": lambda ws, text: {"workspacePath": ws, "session": {**board_session(), "evaluation": text}},
+    "get_session": lambda ws, text: {"workspacePath": ws, "sessionId": text},
+    "get_all_sessions": lambda ws, text: {"workspacePath": ws + text},
+    "delete_session": lambda ws, text: {"workspacePath": ws, "sessionId": text},
+    "add_chat_message": lambda ws, text: {
+        "workspacePath": ws, "sessionId": "s1", "message": make_message("m", text).to_json()},
+    "update_instance_status": lambda ws, text: {
+        "workspacePath": ws, "sessionId": "s1", "instanceId": 0, "newStatus": text},
+    "search": lambda ws, text: {"workspacePath": ws, "query": text},
+    "list_sessions": lambda ws, text: {"workspacePath": ws, "filters": {"searchQuery": text}},
+}  # fmt: skip
+
+
+# What each method answers to a NUL: refused where it would be stored in a field of the
+# editor's structs (PostgreSQL's text cannot hold one; README, deliberate differences), kept
+# inside a key only the board writes (stored as JSON, escaped), and looked up as any other
+# text elsewhere. A lone surrogate is refused everywhere: UTF-8 cannot hold it, and the
+# editor's serde refuses it too.
+NUL_ANSWERS = {
+    "create_session": -32602, "update_session": -32602, "upsert_session": "stored",
+    "get_session": -32001, "get_all_sessions": -32602, "delete_session": "answered",
+    "add_chat_message": -32602, "update_instance_status": -32602, "search": "answered",
+    "list_sessions": "answered",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("method", BOARD_CALLS)
+@pytest.mark.parametrize("text", ["cut emoji \ud83d", "NUL \x00 inside"], ids=["surrogate", "nul"])
+def test_a_lone_surrogate_or_a_nul_gets_an_answer_with_the_requests_id(
+    sidecar: Sidecar, workspace: str, method: str, text: str
+):
+    """JSON.stringify writes a lone surrogate as an escape; Python's json reads it, msgspec
+    does not. Either way the answer carries the request's id."""
+    sidecar.call("create_session", {"workspacePath": workspace, "session": board_session()})
+    before = sidecar.call("get_all_sessions", {"workspacePath": workspace})
+    line = json.dumps({
+        "jsonrpc": "2.0", "id": 41, "method": method,
+        "params": BOARD_CALLS[method](workspace, text),
+    })  # fmt: skip
+    sidecar.send_line(line.encode())
+
+    answer = sidecar.read()
+
+    assert answer["id"] == 41, answer
+    expected = -32602 if "\ud83d" in text else NUL_ANSWERS[method]
+    if isinstance(expected, int):
+        assert answer["error"]["code"] == expected, answer
+        if expected == -32602 and "\ud83d" in text:
+            assert "lone surrogate" in answer["error"]["message"]
+    else:
+        assert "result" in answer, answer
+    after = sidecar.call("get_all_sessions", {"workspacePath": workspace})
+    if expected == "stored":
+        assert after[0]["evaluation"] == text
+    else:
+        assert after == before
+
+
+def test_an_id_holding_a_lone_surrogate_comes_back_as_it_was_sent(sidecar: Sidecar, workspace):
+    sidecar.send_line(b'{"jsonrpc": "2.0", "id": "req-\\ud83d", "method": "get_all_sessions",'
+                      b' "params": {"workspacePath": "' + workspace.encode() + b'"}}')  # fmt: skip
+    assert sidecar.read() == {"jsonrpc": "2.0", "id": "req-\ud83d", "result": []}
+
+
+# --- null or absent, as the caller asks ---------------------------------------------------------
+
+
+def test_omit_nulls_leaves_unset_fields_out_and_keeps_the_boards_own_keys(
+    tmp_path: Path, workspace: str
+):
+    car = Sidecar(tmp_path / "omit.db", "--omit-nulls")
+    try:
+        session = board_session()
+        session["evaluation"] = None  # a key only the board writes: answered as stored
+        created = car.call("create_session", {"workspacePath": workspace, "session": session})
+        listed = car.call("get_all_sessions", {"workspacePath": workspace})
+        summaries = car.call("list_sessions", {"workspacePath": workspace})
+        decided = car.call("update_session", {
+            "workspacePath": workspace, "session": {**session, "winnerId": 1}})  # fmt: skip
+    finally:
+        car.close()
+
+    assert "winnerId" not in created and "completedAt" not in created  # !== undefined holds
+    assert created["evaluation"] is None and "evaluation" in created
+    assert all("output" not in i for i in created["instances"])
+    assert all("instanceId" not in m for m in created["chatHistory"])
+    assert listed == [created]
+    assert "winnerId" not in summaries[0] and summaries[0]["instanceCount"] == 2
+    assert decided["winnerId"] == 1
+    assert {k: v for k, v in session.items() if v is not None or k == "evaluation"} == {
+        k: v for k, v in created.items() if k not in ("instances", "chatHistory")
+    } | {"instances": session["instances"], "chatHistory": session["chatHistory"]}
+
+
+def test_without_omit_nulls_unset_fields_are_null_as_serde_writes_them(
+    sidecar: Sidecar, workspace: str
+):
+    created = sidecar.call(
+        "create_session", {"workspacePath": workspace, "session": board_session()}
+    )
+    assert created["winnerId"] is None and created["completedAt"] is None
+
+
+# --- any line at all -----------------------------------------------------------------------------
+
+_IDS = st.one_of(st.integers(-(2**53), 2**53), st.text(max_size=8), st.none())
+_TEXT = st.text(alphabet=st.characters(exclude_categories=()), max_size=12)  # surrogates, NUL
+_REQUESTS = st.builds(
+    lambda rid, method, key, value: {
+        "jsonrpc": "2.0", "id": rid, "method": method,
+        "params": {"workspacePath": "/tmp/fuzz-workspace", key: value},
+    },
+    _IDS,
+    st.sampled_from(sorted(__import__("ait42_session.rpc", fromlist=["METHODS"]).METHODS)),
+    st.sampled_from(["sessionId", "session", "query", "filters", "message", "instanceId"]),
+    st.one_of(_TEXT, st.integers(), st.none(), st.dictionaries(_TEXT, _TEXT, max_size=3)),
+)  # fmt: skip
+
+
+def _line_of(request: dict[str, Any], cut: int | None) -> bytes:
+    text = json.dumps(request)  # ensure_ascii: lone surrogates become escapes, as JS writes
+    return (text if cut is None else text[:cut]).encode()
+
+
+@pytest.fixture(scope="module")
+def dispatcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from ait42_session.rpc import Dispatcher
+
+    store = SqliteSessionRepository.with_path(tmp_path_factory.mktemp("fuzz") / "s.db")
+    yield Dispatcher(store)
+    store.close()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(request=_REQUESTS, cut=st.none() | st.integers(0, 200), noise=st.binary(max_size=40))
+def test_any_line_gets_one_answer_line_with_its_id_when_it_has_one(
+    dispatcher: Any, request: dict[str, Any], cut: int | None, noise: bytes
+):
+    for line in (_line_of(request, cut), noise):
+        out = dispatcher.handle(line)
+        try:
+            sent = json.loads(line)
+        except (ValueError, RecursionError):
+            sent = None
+        if isinstance(sent, dict) and "id" not in sent:
+            continue  # a notification: nothing is owed
+        assert out is not None and b"\n" not in out
+        answer = json.loads(out)
+        if isinstance(sent, dict):
+            assert answer["id"] == (sent["id"] if isinstance(sent["id"], (str, int, type(None)))
+                                    and not isinstance(sent["id"], bool) else None)  # fmt: skip
+            assert ("result" in answer) != ("error" in answer)
+        elif not isinstance(sent, list):
+            assert answer["id"] is None and answer["error"]["code"] in (-32700, -32600)
+
+
+def test_the_sidecar_answers_every_hostile_line_and_lives_on(sidecar: Sidecar, workspace):
+    lines = [
+        b"\xff\xfe not utf-8", b'{"jsonrpc": "2.0", "id": 1, "method": "get_all_sessions"',
+        b"[" * 5000 + b"]" * 5000, b'{"jsonrpc": "2.0", "id": 2, "method": "search", '
+        b'"params": {"workspacePath": "/tmp", "query": "\\ud800\\u0000"}}',
+        b'{"jsonrpc": "2.0", "id": 99999999999999999999999, "method": "data_version"}',
+        b'[{"jsonrpc": "2.0", "id": 3, "method": "data_version"}, 7, {"id": "\\udfff"}]',
+    ]  # fmt: skip
+    for line in lines:
+        sidecar.send_line(line)
+        answer = sidecar.read()
+        assert isinstance(answer, (dict, list))
+    assert sidecar.call("get_all_sessions", {"workspacePath": workspace}) == []
+    assert sidecar.proc.poll() is None

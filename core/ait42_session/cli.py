@@ -376,7 +376,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "the store cannot be opened: %s", exc
         )
         repo = UnavailableStore(exc)
-    return serve(repo)
+    return serve(repo, omit_nulls=args.omit_nulls)
 
 
 def cmd_workspaces(args: argparse.Namespace) -> int:
@@ -611,6 +611,12 @@ def build_parser() -> argparse.ArgumentParser:
         json_flag=False,
     )  # fmt: skip
     sub.add_argument("--verbose", action="store_true", help="log each signal and error")
+    sub.add_argument(
+        "--omit-nulls",
+        action="store_true",
+        help="leave unset optional fields out of answers instead of null (the board tests "
+        "`!== undefined`, e.g. WinnerSelectionPanel's winnerId)",
+    )
 
     command(
         "workspaces", cmd_workspaces, "List the workspaces the store knows.",

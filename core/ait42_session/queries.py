@@ -96,6 +96,14 @@ class CheckedQuery(msgspec.Struct, frozen=True):
     sort_field: str
     descending: bool
 
+    @property
+    def needle_matches_nothing(self) -> bool:
+        """True when the needle holds a NUL, which no stored task, id or agent name can
+        (``validate`` refuses them): the text filter then matches no session, and the SQL
+        stores must not hand the needle to their indexes (FTS5 reads a query only up to a
+        NUL; PostgreSQL text cannot hold one)."""
+        return self.needle is not None and "\x00" in self.needle
+
 
 class WorkspaceInfo(msgspec.Struct, rename="camel", frozen=True, gc=False):
     """A workspace the store knows: its hash, its path (None until first opened by path, for

@@ -9,10 +9,22 @@ codes. ``sidecar`` runs a dispatcher over stdin and stdout.
 Errors are JSON-RPC error objects: -32700 parse error, -32600 invalid request, -32601 unknown
 method, -32602 invalid params (a ``ValidationError`` too), -32603 an internal error, and one
 code per ``SessionError`` subclass (``ERROR_CODES``); ``error.data.class`` names the class.
+
+Every answer carries its request's id whenever the line has a readable one. A line that
+JavaScript's ``JSON.stringify`` wrote with a lone surrogate escape (the board cuts a task to 47
+UTF-16 units for an agent name, and may cut an emoji in half) is valid JSON that msgspec
+refuses; it is read again with Python's ``json``, and the text that UTF-8 cannot hold is
+refused with -32602 naming the field, as the editor's serde refuses it.
+
+``Dispatcher(repo, omit_nulls=True)`` (``serve --omit-nulls``) leaves the unset optional fields
+of sessions, instances, messages and summaries out of its answers instead of writing ``null``:
+the board tests ``!== undefined`` (``WinnerSelectionPanel.tsx``: ``isWinnerConfirmed =
+session.winnerId !== undefined``), so with ``null`` every stored competition looks decided.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +42,8 @@ from .errors import (
     StoreCorruptedError,
     ValidationError,
 )
-from .models import ChatMessage
+from .models import ChatMessage, WorktreeInstance, WorktreeSession
+from .queries import SessionSummary
 
 __all__ = ["Dispatcher", "METHODS", "ERROR_CODES", "PARSE_ERROR", "INVALID_REQUEST"]
 
@@ -250,25 +263,106 @@ def error_of(exc: SessionError) -> int:
     return next(ERROR_CODES[cls] for cls in type(exc).__mro__ if cls in ERROR_CODES)
 
 
-class Dispatcher:
-    """Answers JSON-RPC requests with a repository, in the order they come."""
+def _lone_surrogate(value: Any, where: str) -> str | None:
+    """The path of the first text in ``value`` (keys too) that UTF-8 cannot hold, or None."""
+    stack = [(value, where)]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return path
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                if _lone_surrogate(key, "") is not None:
+                    return f"{path} (a key)"
+                stack.append((child, f"{path}.{key}"))
+        elif isinstance(item, list):
+            stack.extend((child, f"{path}[{n}]") for n, child in enumerate(item))
+    return None
 
-    def __init__(self, repo: Any) -> None:
+
+def _encode_answer(answer: Any) -> bytes:
+    """The answer's line. An id that holds a lone surrogate (read by ``_read_again``) is
+    echoed as the escape it came as, which UTF-8 output cannot hold as text."""
+    try:
+        return _encode(answer)
+    except UnicodeEncodeError:
+        return json.dumps(msgspec.to_builtins(answer), ensure_ascii=True).encode()
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _read_again(line: bytes) -> Any:
+    """The line as Python's ``json`` reads it (lone surrogate escapes kept), for an id to
+    answer with; msgspec.DecodeError when that fails too."""
+    try:
+        return json.loads(line, parse_constant=_reject_constant)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError too
+        raise msgspec.DecodeError(str(exc)) from exc
+
+
+# Known keys of each record, whose null an answer may leave out (``omit_nulls``); keys only the
+# board writes (``extra``) are answered as they were stored.
+_SESSION_KEYS = frozenset(WorktreeSession.JSON_KEYS)
+_INSTANCE_KEYS = frozenset(WorktreeInstance.JSON_KEYS)
+_MESSAGE_KEYS = frozenset(ChatMessage.JSON_KEYS)
+
+
+def _without_nulls(result: Any) -> Any:
+    """``result`` with the unset optional fields of its records left out."""
+    if isinstance(result, list):
+        return [_without_nulls(item) for item in result]
+    if isinstance(result, SessionSummary):
+        return {k: v for k, v in msgspec.to_builtins(result).items() if v is not None}
+    if isinstance(result, msgspec.Struct) or isinstance(result, dict):
+        data = msgspec.to_builtins(result)
+        if isinstance(data, dict) and "chatHistory" in data and "instances" in data:
+            return _session_without_nulls(data)
+        return data
+    return result
+
+
+def _session_without_nulls(data: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in data.items() if v is not None or k not in _SESSION_KEYS}
+    out["instances"] = [
+        {k: v for k, v in i.items() if v is not None or k not in _INSTANCE_KEYS}
+        for i in data["instances"]
+    ]
+    out["chatHistory"] = [
+        {k: v for k, v in m.items() if v is not None or k not in _MESSAGE_KEYS}
+        for m in data["chatHistory"]
+    ]
+    return out
+
+
+class Dispatcher:
+    """Answers JSON-RPC requests with a repository, in the order they come; with
+    ``omit_nulls``, unset optional fields are left out of the answers (module docstring)."""
+
+    def __init__(self, repo: Any, *, omit_nulls: bool = False) -> None:
         self.repo = repo
+        self.omit_nulls = omit_nulls
 
     def handle(self, line: bytes) -> bytes | None:
         """One input line in; the response line (without its newline) or None."""
         try:
             message = msgspec.json.decode(line)
-        except (msgspec.DecodeError, RecursionError) as exc:
-            return _encode(_error(None, PARSE_ERROR, f"parse error: {exc}"))
+        except (msgspec.DecodeError, RecursionError) as first:
+            try:
+                message = _read_again(line)
+            except msgspec.DecodeError:
+                return _encode(_error(None, PARSE_ERROR, f"parse error: {first}"))
         if isinstance(message, list):
             if not message:
                 return _encode(_error(None, INVALID_REQUEST, "an empty batch"))
             answers = [a for a in (self.answer(m) for m in message) if a is not None]
-            return _encode(answers) if answers else None
+            return _encode_answer(answers) if answers else None
         answer = self.answer(message)
-        return None if answer is None else _encode(answer)
+        return None if answer is None else _encode_answer(answer)
 
     def answer(self, message: Any) -> dict[str, Any] | None:
         """The response to one request; None for a notification."""
@@ -303,6 +397,11 @@ class Dispatcher:
             return _error(
                 request_id, INVALID_PARAMS, "params must be an object of named values"
             )
+        where = _lone_surrogate(params, "params")
+        if where is not None:
+            return _error(request_id, INVALID_PARAMS,
+                          f"{where} is not valid Unicode text (a lone surrogate)",
+                          {"class": "ValidationError"})  # fmt: skip
         try:
             args = msgspec.convert(params, method.params)
         except (msgspec.ValidationError, UnicodeEncodeError) as exc:
@@ -320,4 +419,6 @@ class Dispatcher:
                 INTERNAL_ERROR,
                 f"internal error: {type(exc).__name__}: {exc}",
             )
+        if self.omit_nulls:
+            result = _without_nulls(result)
         return {"jsonrpc": "2.0", "id": request_id, "result": result}

@@ -7,16 +7,21 @@ closes the store and ends the process with status 0; SIGTERM (or SIGINT) lets th
 flight finish and be answered, then does the same. Several sidecars (several editor windows)
 may serve one database at once: SQLite in WAL mode, one connection each.
 
-POSIX only: the loop waits on stdin with ``select`` so that a signal ends an idle server.
+Runs where Tauri runs (macOS, Linux, Windows): stdin is read by a thread of its own, in
+blocking reads of the raw file descriptor (Windows pipes have no ``select``; and no Python lock
+is held while it waits, so the interpreter can always exit past it), and the serving loop
+waits on what it reads with a timeout, so that a signal ends an idle server. ``omit_nulls``
+(``serve --omit-nulls``): see ``rpc``.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import select
+import queue
 import signal
 import sys
+import threading
 from typing import Any, BinaryIO
 
 from .errors import SessionError
@@ -30,13 +35,17 @@ _WAKE_SECONDS = 0.2  # how often an idle loop looks whether a signal asked it to
 
 
 def serve(
-    repo: Any, stdin: BinaryIO | None = None, stdout: BinaryIO | None = None
+    repo: Any,
+    stdin: BinaryIO | None = None,
+    stdout: BinaryIO | None = None,
+    *,
+    omit_nulls: bool = False,
 ) -> int:
     """Answer requests from ``stdin`` on ``stdout`` until end of input or a signal; close the
     store; the exit status (0)."""
     source = stdin or sys.stdin.buffer
     sink = stdout or sys.stdout.buffer
-    dispatcher = Dispatcher(repo)
+    dispatcher = Dispatcher(repo, omit_nulls=omit_nulls)
     stopping = []
 
     def stop(signum: int, _frame: Any) -> None:
@@ -46,14 +55,18 @@ def serve(
     previous = {
         sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)
     }
-    fd = source.fileno()
+    chunks: queue.Queue[bytes] = queue.Queue()
+    reader = threading.Thread(
+        target=_read_chunks, args=(source.fileno(), chunks), name="stdin", daemon=True
+    )
+    reader.start()
     pending = b""
     try:
         while not stopping:
-            ready, _, _ = select.select([fd], [], [], _WAKE_SECONDS)
-            if not ready:
+            try:
+                chunk = chunks.get(timeout=_WAKE_SECONDS)
+            except queue.Empty:
                 continue
-            chunk = os.read(fd, 1 << 16)
             if not chunk:  # end of input: a last line without its newline still counts
                 if pending.strip():
                     _answer(dispatcher, pending, sink)
@@ -68,6 +81,20 @@ def serve(
             signal.signal(sig, handler)
         repo.close()
     return 0
+
+
+def _read_chunks(fd: int, chunks: "queue.Queue[bytes]") -> None:
+    """Hand over what arrives on ``fd`` until end of input (or a read error), then ``b""``."""
+    try:
+        while True:
+            chunk = os.read(fd, 1 << 16)
+            if not chunk:
+                break
+            chunks.put(chunk)
+    except OSError as exc:
+        log.error("cannot read stdin: %s", exc)
+    finally:
+        chunks.put(b"")
 
 
 class UnavailableStore:

@@ -252,6 +252,7 @@ FILTER_TO = "s.created_ns <= :to_ns"
 # uses) decides, so both stores agree on unicode case folding.
 FILTER_TRIGRAMS = "s.pk IN (SELECT rowid FROM session_trigrams WHERE session_trigrams MATCH :trigram_query)"
 FILTER_TEXT = "ait42_text_matches(:needle, s.task, s.id, s.agent_names)"
+FILTER_NOTHING = "false"  # a needle no stored text can hold (CheckedQuery.needle_matches_nothing)
 
 
 # The builders below are cached: a query's text depends only on its shape (which filters,

@@ -496,7 +496,9 @@ def where_clause(
 ) -> tuple[tuple[str, ...], dict[str, Any]]:
     """The WHERE fragments (ANDed) and parameters of a checked query in workspace ``ws``."""
     where, params = field_filters(ws, query)
-    if query.needle is not None:
+    if query.needle_matches_nothing:
+        where.append(sql.FILTER_NOTHING)
+    elif query.needle is not None:
         if len(query.needle) >= TRIGRAM:
             where.append(sql.FILTER_TRIGRAMS)
             params["trigram_query"] = '"' + query.needle.replace('"', '""') + '"'

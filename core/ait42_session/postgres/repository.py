@@ -101,7 +101,9 @@ def _not_found(session_id: str) -> NotFoundError:
 
 def _where(ws: str, query: Any) -> tuple[tuple[str, ...], dict[str, Any]]:
     where, params = sqlite_rows.field_filters(ws, query, sql)
-    if query.needle is not None:
+    if query.needle_matches_nothing:
+        where.append(sql.FILTER_NOTHING)
+    elif query.needle is not None:
         where.append(sql.FILTER_TEXT)
         params["like"] = _like(query.needle)
     return tuple(where), params

@@ -172,6 +172,7 @@ FILTER_TO = "s.created_ns <= %(to_ns)s"
 # The needle is case-folded in Python, as the columns are; LIKE reads the trigram indexes.
 FILTER_TEXT = """(s.task_folded LIKE %(like)s ESCAPE '\\' OR s.id_folded LIKE %(like)s ESCAPE '\\'
     OR s.agents_folded LIKE %(like)s ESCAPE '\\')"""
+FILTER_NOTHING = sqlite_sql.FILTER_NOTHING
 
 
 @lru_cache(maxsize=256)
