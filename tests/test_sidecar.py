@@ -690,3 +690,51 @@ def test_the_sidecar_answers_every_hostile_line_and_lives_on(sidecar: Sidecar, w
         assert isinstance(answer, (dict, list))
     assert sidecar.call("get_all_sessions", {"workspacePath": workspace}) == []
     assert sidecar.proc.poll() is None
+
+
+# --- change notifications across windows ---------------------------------------------------------
+
+
+def _next_line_within(car: Sidecar, seconds: float) -> Any:
+    """The next line the sidecar writes, or None when none comes in ``seconds``."""
+    import select
+
+    assert car.proc.stdout is not None
+    ready, _, _ = select.select([car.proc.stdout], [], [], seconds)
+    return json.loads(car.proc.stdout.readline()) if ready else None
+
+
+def test_a_subscribed_window_hears_of_every_write_within_250_ms(tmp_path: Path, workspace):
+    db = tmp_path / "shared.db"
+    first, second = Sidecar(db), Sidecar(db)
+    try:
+        subscribed = first.call("subscribe", {"workspacePath": workspace})
+        assert subscribed["workspacePath"] == workspace
+        assert _next_line_within(first, 0.4) is None  # nothing changed, nothing said
+
+        started = time.monotonic()
+        second.call("create_session", {"workspacePath": workspace, "session": board_session()})
+        heard = _next_line_within(first, 1.0)
+        waited = time.monotonic() - started
+
+        assert heard["method"] == "sessionsChanged" and "id" not in heard
+        assert heard["params"]["workspacePath"] == workspace
+        assert heard["params"]["dataVersion"] != subscribed["dataVersion"]
+        assert waited < 0.25 + 0.2  # the poll, plus a loaded machine's scheduling
+        # its own writes too (the debate runner's upsert through this very sidecar)
+        first.call("upsert_session", {"workspacePath": workspace,
+                                      "session": board_session("d", type="debate")})  # fmt: skip
+        assert _next_line_within(first, 1.0)["method"] == "sessionsChanged"
+        first.call("unsubscribe", {"workspacePath": workspace})
+        second.call("delete_session", {"workspacePath": workspace, "sessionId": "s1"})
+        assert _next_line_within(first, 0.4) is None
+    finally:
+        assert first.close() == 0 and second.close() == 0
+
+
+def test_subscribe_refuses_bad_input_and_goes_on(sidecar: Sidecar, workspace):
+    for params in ({}, {"workspacePath": ""}, {"workspacePath": 3}, {"workspacePath": "a\x00"}):
+        error = sidecar.request("subscribe", params)["error"]
+        assert error["code"] == -32602, params
+    assert sidecar.call("unsubscribe", {"workspacePath": workspace}) is None  # never subscribed
+    assert sidecar.call("subscribe", {"workspacePath": workspace})["workspacePath"] == workspace

@@ -246,6 +246,13 @@ METHODS: dict[str, Method] = {
 }
 
 
+# Offered by a sidecar (``Dispatcher(subscriptions=...)``): called on its subscriptions.
+SUBSCRIPTION_METHODS: dict[str, Method] = {
+    "subscribe": Method(WorkspaceParams, lambda s, p: s.subscribe(p.workspace_path)),
+    "unsubscribe": Method(WorkspaceParams, lambda s, p: s.unsubscribe(p.workspace_path)),
+}
+
+
 # --- requests and responses -----------------------------------------------------------------------
 
 
@@ -281,6 +288,11 @@ def _lone_surrogate(value: Any, where: str) -> str | None:
         elif isinstance(item, list):
             stack.extend((child, f"{path}[{n}]") for n, child in enumerate(item))
     return None
+
+
+def encode_line(message: Any) -> bytes:
+    """A JSON-RPC message as the line the sidecar writes (without its newline)."""
+    return _encode_answer(message)
 
 
 def _encode_answer(answer: Any) -> bytes:
@@ -343,9 +355,13 @@ class Dispatcher:
     """Answers JSON-RPC requests with a repository, in the order they come; with
     ``omit_nulls``, unset optional fields are left out of the answers (module docstring)."""
 
-    def __init__(self, repo: Any, *, omit_nulls: bool = False) -> None:
+    def __init__(
+        self, repo: Any, *, omit_nulls: bool = False, subscriptions: Any = None
+    ) -> None:
         self.repo = repo
         self.omit_nulls = omit_nulls
+        # ``notifications.Subscriptions`` of the sidecar; None: subscribe is not offered
+        self.subscriptions = subscriptions
 
     def handle(self, line: bytes) -> bytes | None:
         """One input line in; the response line (without its newline) or None."""
@@ -391,6 +407,8 @@ class Dispatcher:
 
     def call(self, name: str, params: Any, request_id: Any) -> dict[str, Any]:
         method = METHODS.get(name)
+        if name in SUBSCRIPTION_METHODS and self.subscriptions is not None:
+            method = SUBSCRIPTION_METHODS[name]
         if method is None:
             return _error(request_id, METHOD_NOT_FOUND, f"unknown method {name!r:.80}")
         if not isinstance(params, dict):
@@ -408,7 +426,8 @@ class Dispatcher:
             return _error(request_id, INVALID_PARAMS, f"invalid params: {exc}",
                           {"class": "ValidationError"})  # fmt: skip
         try:
-            result = method.call(self.repo, args)
+            target = self.subscriptions if name in SUBSCRIPTION_METHODS else self.repo
+            result = method.call(target, args)
         except SessionError as exc:
             code = error_of(exc)
             return _error(request_id, code, str(exc), {"class": type(exc).__name__})

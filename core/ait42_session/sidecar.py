@@ -7,7 +7,8 @@ closes the store and ends the process with status 0; SIGTERM (or SIGINT) lets th
 flight finish and be answered, then does the same. Several sidecars (several editor windows)
 may serve one database at once: SQLite in WAL mode, one connection each.
 
-Runs where Tauri runs (macOS, Linux, Windows): stdin is read by a thread of its own, in
+``subscribe {workspacePath}`` makes it send notifications ``sessionsChanged`` on writes by
+anyone (``notifications``). Runs where Tauri runs (macOS, Linux, Windows): stdin is read by a thread of its own, in
 blocking reads of the raw file descriptor (Windows pipes have no ``select``; and no Python lock
 is held while it waits, so the interpreter can always exit past it), and the serving loop
 waits on what it reads with a timeout, so that a signal ends an idle server. ``omit_nulls``
@@ -25,7 +26,8 @@ import threading
 from typing import Any, BinaryIO
 
 from .errors import SessionError
-from .rpc import Dispatcher
+from .notifications import Subscriptions
+from .rpc import Dispatcher, encode_line
 
 __all__ = ["serve", "UnavailableStore"]
 
@@ -45,7 +47,14 @@ def serve(
     store; the exit status (0)."""
     source = stdin or sys.stdin.buffer
     sink = stdout or sys.stdout.buffer
-    dispatcher = Dispatcher(repo, omit_nulls=omit_nulls)
+    writing = threading.Lock()  # answers and notifications come from two threads
+
+    def send(data: bytes) -> None:
+        with writing:
+            _write_all(sink, data + b"\n")
+
+    subscriptions = Subscriptions(repo, lambda message: send(encode_line(message)))
+    dispatcher = Dispatcher(repo, omit_nulls=omit_nulls, subscriptions=subscriptions)
     stopping = []
 
     def stop(signum: int, _frame: Any) -> None:
@@ -60,7 +69,9 @@ def serve(
         target=_read_chunks, args=(source.fileno(), chunks), name="stdin", daemon=True
     )
     reader.start()
-    pending = b""
+    # The start of a line not yet ended, in pieces: a line of megabytes arrives in many
+    # chunks, and joining it once (not at every chunk) keeps reading it linear.
+    parts: list[bytes] = []
     try:
         while not stopping:
             try:
@@ -68,17 +79,22 @@ def serve(
             except queue.Empty:
                 continue
             if not chunk:  # end of input: a last line without its newline still counts
-                if pending.strip():
-                    _answer(dispatcher, pending, sink)
+                rest = b"".join(parts)
+                if rest.strip():
+                    _answer(dispatcher, rest, send)
                 break
-            pending += chunk
-            while b"\n" in pending and not stopping:
-                line, pending = pending.split(b"\n", 1)
+            start = 0
+            while not stopping and (end := chunk.find(b"\n", start)) >= 0:
+                line = b"".join([*parts, chunk[start:end]])
+                parts, start = [], end + 1
                 if line.strip():
-                    _answer(dispatcher, line, sink)
+                    _answer(dispatcher, line, send)
+            if start < len(chunk):
+                parts.append(chunk[start:])
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        subscriptions.close()
         repo.close()
     return 0
 
@@ -115,10 +131,10 @@ class UnavailableStore:
         """Nothing was opened."""
 
 
-def _answer(dispatcher: Dispatcher, line: bytes, sink: BinaryIO) -> None:
+def _answer(dispatcher: Dispatcher, line: bytes, send: Any) -> None:
     response = dispatcher.handle(line)
     if response is not None:
-        _write_all(sink, response + b"\n")
+        send(response)
 
 
 def _write_all(sink: BinaryIO, data: bytes) -> None:

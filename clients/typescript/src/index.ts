@@ -4,9 +4,12 @@
  * (upstream src/services/tauri.ts), so the board can swap `invoke(...)` for this client.
  *
  * The client owns no process: give it a function that writes to the sidecar's stdin, and feed
- * it what the sidecar writes to stdout with `receive`. In the editor that is Tauri's sidecar
- * `Command` (`child.write(line)`, `command.stdout.on('data', ...)`); in Node,
- * `connectChildProcess` (./node.js) wires a `child_process`.
+ * it what the sidecar writes to stdout. Two shapes of feed, as the runtimes deliver it:
+ * `receiveLine(line)` for one line at a time without its newline (Tauri 1's
+ * `Command.sidecar` from `@tauri-apps/api/shell`, the editor's: its `data` events are lines
+ * with the newline removed), and `receive(chunk)` for a byte stream cut anywhere (Tauri 2's
+ * plugin-shell, Node). In Node, `connectChildProcess` (./node.js) wires a `child_process`.
+ * README.md shows both Tauri set-ups.
  */
 
 import type {
@@ -62,21 +65,37 @@ interface Pending {
 
 interface Response {
   jsonrpc: '2.0';
-  id: number | string | null;
+  id?: number | string | null;
+  method?: string;
+  params?: unknown;
   result?: unknown;
   error?: { code: number; message: string; data?: { class?: string } };
+}
+
+/** What `sessionsChanged` says: a write to the database, by any process, concerning a
+ * subscribed workspace (or another one of the same database: re-read what you show). */
+export interface SessionsChanged {
+  workspacePath: string;
+  dataVersion: number;
 }
 
 export class SessionClient {
   private nextId = 1;
   private buffer = '';
   private readonly pending = new Map<number, Pending>();
+  private readonly changeListeners = new Set<(change: SessionsChanged) => void>();
   private closedWith: Error | null = null;
 
   /** @param send writes one line (a JSON-RPC request and its newline) to the sidecar. */
   constructor(private readonly send: (line: string) => void | Promise<void>) {}
 
-  /** Feed what the sidecar wrote to stdout: any chunk, whole lines or not. */
+  /** Feed one line the sidecar wrote, without its newline (Tauri 1's `data` events). */
+  receiveLine(line: string): void {
+    const text = line.trim();
+    if (text) this.answer(text);
+  }
+
+  /** Feed what the sidecar wrote to stdout: any chunk, whole lines or not (Tauri 2, Node). */
   receive(chunk: string): void {
     this.buffer += chunk;
     let newline = this.buffer.indexOf('\n');
@@ -118,6 +137,10 @@ export class SessionClient {
     } catch {
       return; // the sidecar writes nothing but responses; ignore what is not one
     }
+    if (message.method === 'sessionsChanged' && message.id === undefined) {
+      for (const listener of this.changeListeners) listener(message.params as SessionsChanged);
+      return;
+    }
     if (typeof message.id !== 'number') return;
     const waiting = this.pending.get(message.id);
     if (!waiting) return;
@@ -138,6 +161,11 @@ export class SessionClient {
 
   updateSession(workspacePath: string, session: WorktreeSession): Promise<WorktreeSession> {
     return this.request('update_session', { workspacePath, session });
+  }
+
+  /** Update the session with this id, or store it when there is none (the debate runner's). */
+  upsertSession(workspacePath: string, session: WorktreeSession): Promise<WorktreeSession> {
+    return this.request('upsert_session', { workspacePath, session });
   }
 
   getSession(workspacePath: string, sessionId: string): Promise<WorktreeSession> {
@@ -204,6 +232,24 @@ export class SessionClient {
   /** A number that changes whenever anyone writes to the store: poll it, re-read on change. */
   dataVersion(): Promise<number> {
     return this.request('data_version', {});
+  }
+
+  // --- change notifications ------------------------------------------------------------------
+
+  /** Hear `sessionsChanged` for `workspacePath` from now on (another window, an import, the
+   * debate runner); the listeners of `onSessionsChanged` are called. */
+  subscribe(workspacePath: string): Promise<SessionsChanged> {
+    return this.request('subscribe', { workspacePath });
+  }
+
+  async unsubscribe(workspacePath: string): Promise<void> {
+    await this.request<null>('unsubscribe', { workspacePath });
+  }
+
+  /** Call `listener` with each `sessionsChanged`; the function returned removes it. */
+  onSessionsChanged(listener: (change: SessionsChanged) => void): () => void {
+    this.changeListeners.add(listener);
+    return () => this.changeListeners.delete(listener);
   }
 
   prune(

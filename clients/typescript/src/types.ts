@@ -4,7 +4,10 @@
  */
 
 export type SessionType = 'competition' | 'ensemble' | 'debate';
-export type SessionStatus = 'running' | 'completed' | 'failed' | 'paused';
+/** The board's four, and the debate runner's statuses while its rounds run. */
+export type SessionStatus =
+  | 'running' | 'completed' | 'failed' | 'paused'
+  | 'round_1' | 'round_2' | 'round_3';
 export type InstanceStatus = 'idle' | 'running' | 'completed' | 'failed' | 'paused' | 'archived';
 
 export interface WorktreeInstance {
@@ -112,6 +115,8 @@ export interface SearchHit {
 export interface WorkspaceInfo {
   hash: string;
   path: string | null;
+  /** For a hash whose sessions joined another workspace: that workspace's hash. */
+  joinedTo: string | null;
   sessionCount: number;
   lastActivity: string | null;
 }

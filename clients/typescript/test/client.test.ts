@@ -15,8 +15,8 @@ import { connectChildProcess } from '../src/node.js';
 
 const PYTHON = process.env.AIT42_PYTHON ?? 'python3';
 
-function startSidecar(db: string): ChildProcessWithoutNullStreams {
-  return spawn(PYTHON, ['-m', 'ait42_session', '--db', db, 'serve'], { stdio: 'pipe' });
+function startSidecar(db: string, ...extra: string[]): ChildProcessWithoutNullStreams {
+  return spawn(PYTHON, ['-m', 'ait42_session', '--db', db, 'serve', ...extra], { stdio: 'pipe' });
 }
 
 function session(id: string, overrides: Partial<WorktreeSession> = {}): WorktreeSession {
@@ -37,7 +37,9 @@ function session(id: string, overrides: Partial<WorktreeSession> = {}): Worktree
   };
 }
 
-describe('SessionClient over the real sidecar', () => {
+// Fed as each runtime delivers stdout: Tauri 2 (and Node) a stream cut anywhere, Tauri 1 (the
+// editor as it ships) one line per event with its newline removed.
+for (const feed of ['chunks', 'lines'] as const) describe(`SessionClient over the real sidecar, fed ${feed}`, () => {
   let folder: string;
   let workspace: string;
   let child: ChildProcessWithoutNullStreams;
@@ -48,7 +50,7 @@ describe('SessionClient over the real sidecar', () => {
     workspace = join(folder, 'workspace');
     mkdirSync(workspace);
     child = startSidecar(join(folder, 'sessions.db'));
-    client = connectChildProcess(child);
+    client = connectChildProcess(child, feed);
   });
 
   after(() => {
@@ -113,6 +115,32 @@ describe('SessionClient over the real sidecar', () => {
     );
   });
 
+  it('upserts as the debate runner does and hears of changes it subscribed to', async () => {
+    const heard: string[] = [];
+    const stop = client.onSessionsChanged((change) => heard.push(change.workspacePath));
+    const subscribed = await client.subscribe(workspace);
+    assert.equal(subscribed.workspacePath, workspace);
+    const debate = session('debate-1', { type: 'debate', status: 'round_1', task: 'Debate in progress' });
+    assert.equal((await client.upsertSession(workspace, debate)).status, 'round_1');
+    assert.equal((await client.upsertSession(workspace, { ...debate, status: 'round_2' })).status, 'round_2');
+    const deadline = Date.now() + 2000;
+    while (heard.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(heard.length > 0 && heard.every((path) => path === workspace));
+    stop();
+    await client.unsubscribe(workspace);
+    assert.equal((await client.getSession(workspace, 'debate-1')).status, 'round_2');
+  });
+
+  it('gets an answer with its id for an emoji cut in half', async () => {
+    // App.tsx cuts a task to 47 UTF-16 units for an agent name; JSON.stringify writes the
+    // half emoji as a lone surrogate escape
+    const cut = '🚀🚀'.slice(0, 3);
+    await assert.rejects(
+      client.createSession(workspace, session('cut', { task: cut })),
+      (error: unknown) => error instanceof SessionStoreError && error.code === -32602 && /surrogate/.test(error.message),
+    );
+  });
+
   it('keeps many requests in flight and matches each answer to its call', async () => {
     const ids = Array.from({ length: 20 }, (_, n) => `many-${n}`);
     const created = await Promise.all(ids.map((id) => client.createSession(workspace, session(id))));
@@ -122,7 +150,36 @@ describe('SessionClient over the real sidecar', () => {
   });
 });
 
+describe('SessionClient and --omit-nulls', () => {
+  it('gets unset fields as absent keys, so the board\'s !== undefined tests hold', async () => {
+    const folder = mkdtempSync(join(tmpdir(), 'ait42-ts-'));
+    const workspace = join(folder, 'workspace');
+    mkdirSync(workspace);
+    const child = startSidecar(join(folder, 'sessions.db'), '--omit-nulls');
+    const client = connectChildProcess(child, 'lines');
+    const created = await client.createSession(workspace, session('s1'));
+    assert.equal(created.winnerId, undefined);
+    assert.ok(!('completedAt' in created));
+    assert.deepEqual(created.evaluation, { scores: [1, 2] });
+    child.stdin.end();
+    rmSync(folder, { recursive: true, force: true });
+  });
+});
+
 describe('SessionClient framing', () => {
+  it('reads lines handed over without their newline (Tauri 1)', async () => {
+    const client = new SessionClient(() => undefined);
+    const first = client.dataVersion();
+    const second = client.getAllSessions('/w');
+    await Promise.resolve();
+    client.receiveLine('{"jsonrpc":"2.0","id":2,"result":[]}');
+    client.receiveLine('');
+    client.receiveLine('{"jsonrpc":"2.0","method":"sessionsChanged","params":{"workspacePath":"/w","dataVersion":3}}');
+    client.receiveLine('{"jsonrpc":"2.0","id":1,"result":7}\r');
+    assert.equal(await first, 7);
+    assert.deepEqual(await second, []);
+  });
+
   it('reads answers split across chunks and several in one chunk', async () => {
     const sent: string[] = [];
     const client = new SessionClient((line) => {
