@@ -27,12 +27,21 @@ from ait42_session.rpc import ERROR_CODES
 from conftest import at, make_instance, make_message, make_session
 
 
+# The sidecar under test: this interpreter's package, or the frozen binary that
+# tools/build-sidecar makes when $AIT42_SIDECAR names it (.ci/run runs this file both ways).
+SIDECAR_COMMAND = (
+    [os.environ["AIT42_SIDECAR"]]
+    if os.environ.get("AIT42_SIDECAR")
+    else [sys.executable, "-m", "ait42_session"]
+)
+
+
 class Sidecar:
     """One ``ait42-session serve`` process."""
 
     def __init__(self, db: Path, *extra: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "ait42_session", "--db", str(db), "serve", *extra],
+            [*SIDECAR_COMMAND, "--db", str(db), "serve", *extra],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -484,7 +493,7 @@ def test_ait42_home_locates_the_database_as_for_the_other_commands(
     ait42_home, workspace
 ):
     car = Sidecar.__new__(Sidecar)
-    car.proc = subprocess.Popen([sys.executable, "-m", "ait42_session", "serve"],
+    car.proc = subprocess.Popen([*SIDECAR_COMMAND, "serve"],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, env={**os.environ})  # fmt: skip
     car.next_id = 0

@@ -14,9 +14,14 @@ import { SessionClient, SessionStoreError, type WorktreeSession } from '../src/i
 import { connectChildProcess } from '../src/node.js';
 
 const PYTHON = process.env.AIT42_PYTHON ?? 'python3';
+// The frozen binary of tools/build-sidecar when $AIT42_SIDECAR names it, else the package.
+const SIDECAR = process.env.AIT42_SIDECAR;
 
 function startSidecar(db: string, ...extra: string[]): ChildProcessWithoutNullStreams {
-  return spawn(PYTHON, ['-m', 'ait42_session', '--db', db, 'serve', ...extra], { stdio: 'pipe' });
+  const args = ['--db', db, 'serve', ...extra];
+  return SIDECAR
+    ? spawn(SIDECAR, args, { stdio: 'pipe' })
+    : spawn(PYTHON, ['-m', 'ait42_session', ...args], { stdio: 'pipe' });
 }
 
 function session(id: string, overrides: Partial<WorktreeSession> = {}): WorktreeSession {
