@@ -258,7 +258,7 @@ def test_import_keeps_what_the_editor_wrote_with_warnings_and_strict_fails_on_th
     # Said once: a re-run after a clean import reports nothing, and --strict passes.
     report = json.loads(again.stdout)
     assert again.returncode == 0 and report["ok"] and report["warnings"] == []
-    assert report["warning_counts"] == {"repeated id": 0, "unknown value": 0}
+    assert report["warning_counts"] == {"repeated id": 0, "unknown value": 0, "no known path": 0}
 
 
 def test_a_dry_run_creates_no_database(sessions_dir, ait42_home):

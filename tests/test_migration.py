@@ -384,9 +384,9 @@ def test_a_bad_session_is_reported_by_index_and_the_rest_of_its_file_imports(
     assert [i.index for i in report.errors] == [2, 3]
     assert all(i.file == str(path) for i in report.errors + report.warnings)
     assert [(w.index, w.kind) for w in report.warnings] == [
-        (1, "unknown value"), (4, "unknown value"), (5, "repeated id"),
+        (None, "no known path"), (1, "unknown value"), (4, "unknown value"), (5, "repeated id"),
     ]  # fmt: skip
-    assert "solo" in report.warnings[0].reason and "repeats" in report.warnings[2].reason
+    assert "solo" in report.warnings[1].reason and "repeats" in report.warnings[3].reason
     assert (report.sessions, report.instances, report.messages) == (5, 2, 5)
     again = import_json(folder, sqlite)
     assert [i.index for i in again.errors] == [2, 3] and again.warnings == []
@@ -850,6 +850,7 @@ def test_every_session_the_shipping_editor_wrote_is_imported_as_written(
     assert repeats > 0
     assert report.warning_counts()["repeated id"] == repeats
     assert report.warning_counts()["unknown value"] == 0
+    assert report.warning_counts()["no known path"] == len(items)  # none opened yet
     for ws, written in items.items():
         stored = sqlite.pool.read(
             lambda con, ws=ws: con.execute(
@@ -902,8 +903,9 @@ def test_a_repeated_ids_copies_are_kept_and_the_commands_act_on_the_first(
 
     report = import_json(folder, sqlite)
 
-    assert report.ok and [w.index for w in report.warnings] == [2]
-    assert report.warnings[0].kind == "repeated id"
+    assert report.ok and [(w.index, w.kind) for w in report.warnings] == [
+        (None, "no known path"), (2, "repeated id"),
+    ]  # fmt: skip
     assert sqlite.get_session(workspace, "comp").task == "from the dialog"
     copies = sqlite.get_session_copies(workspace, "comp")
     assert [c.task for c in copies] == ["from the dialog", "from App.tsx"]
@@ -940,7 +942,7 @@ def test_values_the_contract_does_not_list_are_imported_as_written(tmp_path, sql
     report = import_json(folder, sqlite)
 
     assert report.ok and report.sessions == 1
-    assert report.warning_counts() == {"repeated id": 0, "unknown value": 3}
+    assert report.warning_counts() == {"repeated id": 0, "unknown value": 3, "no known path": 1}
     stored = sqlite.get_session(workspace, "odd")
     assert (stored.status, stored.instances[0].status, stored.chat_history[0].role) == (
         "cancelled", "queued", "tool",
@@ -1149,3 +1151,22 @@ def test_copies_no_rule_knows_are_shown_and_left_alone(tmp_path, sqlite, workspa
     assert [g.pattern for g in sqlite.duplicates(workspace)] == ["other"]
     assert sqlite.resolve_duplicates(workspace) == []
     assert len(sqlite.get_session_copies(workspace, "s")) == 2
+
+
+def test_a_workspace_known_only_by_hash_is_said_once_and_not_when_opened_before(
+    tmp_path, sqlite, workspace
+):
+    folder = tmp_path / "sessions"
+    opened = write_editor_file(folder, compute_workspace_hash(workspace), [make_session("a").to_json()])
+    stranger = write_editor_file(folder, "0123456789abcdef", [make_session("b").to_json()])
+    sqlite.get_all_sessions(workspace)
+    sqlite.create_session(workspace, make_session("made-here"))  # the store knows its path now
+
+    first = import_json(folder, sqlite)
+    data = json.loads(stranger.read_bytes()) + [make_session("c").to_json()]
+    stranger.write_bytes(editor_text(data))
+    again = import_json(folder, sqlite)
+
+    assert [(w.file, w.kind) for w in first.warnings] == [(str(stranger), "no known path")]
+    assert again.sessions == 1 and again.warnings == []
+    assert opened.exists()

@@ -539,7 +539,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument(
         "--strict",
         action="store_true",
-        help="exit 1 on warnings too (repeated ids, values the contract does not list)",
+        help="exit 1 on warnings too (repeated ids, values the contract does not list, "
+        "workspaces with no known path)",
     )
     sub.add_argument(
         "sessions_dir",

@@ -30,6 +30,7 @@ __all__ = [
     "ProgressHook",
     "REPEATED_ID",
     "UNKNOWN_VALUE",
+    "NO_PATH",
     "WARNING_KINDS",
     "import_json",
 ]
@@ -43,7 +44,8 @@ _BOM = b"\xef\xbb\xbf"
 # What a warning is about: something the editor's files hold that the store keeps as it is.
 REPEATED_ID = "repeated id"
 UNKNOWN_VALUE = "unknown value"
-WARNING_KINDS = (REPEATED_ID, UNKNOWN_VALUE)
+NO_PATH = "no known path"  # a workspace known only by its hash
+WARNING_KINDS = (REPEATED_ID, UNKNOWN_VALUE, NO_PATH)
 
 
 @dataclass(frozen=True)
@@ -285,8 +287,14 @@ def _write_file(
     """The file's transaction: store what is new or changed, record the file."""
     outcome = _FileOutcome()
     stored = _stored(tx, source.ws)
-    if candidates:
-        tx.ensure_workspace(source.ws)
+    if candidates and tx.ensure_workspace(source.ws):
+        outcome.warnings.append(ImportIssue(
+            source.name, None,
+            "a workspace known only by its hash: its sessions appear when the editor opens it"
+            " (a debate runner's file under another spelling of the path joins it then), or"
+            " after `ait42-session rebind HASH PATH`",
+            NO_PATH,
+        ))  # fmt: skip
     for candidate in candidates:
         session = candidate.session
         pk, text = stored.get((session.id, candidate.occurrence), (None, None))

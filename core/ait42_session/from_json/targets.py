@@ -47,7 +47,9 @@ class FileTransaction(Protocol):
         ``file``, in stored order."""
         ...
 
-    def ensure_workspace(self, file: str) -> None: ...
+    def ensure_workspace(self, file: str) -> bool:
+        """Make the file's hash a known workspace; True when it was not one before."""
+        ...
 
     def store(self, file: str, session: WorktreeSession, pk: int | None) -> None:
         """Replace session ``pk``; when ``pk`` is None, insert it as the next copy of its id
@@ -111,8 +113,9 @@ class _SqliteFile:
         sessions = sqlite_rows.sessions_from_rows(self.con, rows, file)
         return [(int(row[0]), s) for row, s in zip(rows, sessions, strict=True)]
 
-    def ensure_workspace(self, file: str) -> None:
+    def ensure_workspace(self, file: str) -> bool:
         self.con.execute(msql.ENSURE_HASH_WORKSPACE, {"hash": file})
+        return self.con.changes() == 1
 
     def store(self, file: str, session: WorktreeSession, pk: int | None) -> None:
         self.con.execute(msql.SAVEPOINT)

@@ -40,8 +40,8 @@ class _PostgresFile:
         sessions = rows.sessions_from_rows(self.con, found, file)
         return [(int(row[0]), s) for row, s in zip(found, sessions, strict=True)]
 
-    def ensure_workspace(self, file: str) -> None:
-        self.con.execute(sql.ENSURE_HASH_WORKSPACE, {"hash": file})
+    def ensure_workspace(self, file: str) -> bool:
+        return self.con.execute(sql.ENSURE_HASH_WORKSPACE, {"hash": file}).rowcount == 1
 
     def store(self, file: str, session: WorktreeSession, pk: int | None) -> None:
         try:
