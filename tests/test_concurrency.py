@@ -112,3 +112,25 @@ def test_processes_opening_a_new_file_at_once_migrate_it_once(tmp_path, workspac
     db = tmp_path / "fresh.db"
     run_writer_processes(db, workspace)
     assert_nothing_lost(db, workspace)
+
+
+def _open_new(db_path: str, start: "multiprocessing.synchronize.Event") -> None:  # type: ignore[name-defined]
+    start.wait()
+    with SqliteSessionRepository.with_path(db_path) as repo:
+        repo.data_version()
+
+
+def test_processes_opening_one_new_database_at_once_all_open_it(tmp_path: Path) -> None:
+    """Each switches the new file to WAL; SQLite answers that switch busy at once rather than
+    waiting (found with two sidecars started together: one died 'database is locked')."""
+    context = multiprocessing.get_context("spawn")
+    for round_ in range(4):
+        db = str(tmp_path / f"new-{round_}.db")
+        start = context.Event()
+        procs = [context.Process(target=_open_new, args=(db, start)) for _ in range(6)]
+        for proc in procs:
+            proc.start()
+        start.set()
+        for proc in procs:
+            proc.join(timeout=60)
+        assert [proc.exitcode for proc in procs] == [0] * 6, round_

@@ -236,7 +236,7 @@ class Database:
         return con
 
     def _configure(self, con: apsw.Connection) -> None:
-        mode = con.pragma("journal_mode", "wal")
+        mode = self._switch_to_wal(con)
         if str(mode).lower() != "wal":
             raise DatabaseError(
                 f"{self._path}: cannot switch to WAL (journal_mode is {mode})"
@@ -245,6 +245,20 @@ class Database:
         con.pragma("foreign_keys", "ON")
         con.pragma("secure_delete", "ON")
         con.pragma("trusted_schema", "OFF")
+
+    @staticmethod
+    def _switch_to_wal(con: apsw.Connection) -> Any:
+        """``PRAGMA journal_mode=wal``, waiting out another process that is switching the same
+        new file: the switch needs the file to itself, and SQLite answers busy at once instead
+        of calling the busy handler (two sidecars started together on a new database)."""
+        deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+        while True:
+            try:
+                return con.pragma("journal_mode", "wal")
+            except apsw.BusyError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(random.uniform(0.005, 0.02))
 
     # --- schema ---------------------------------------------------------------------------
 
