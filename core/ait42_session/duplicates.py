@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from .models import WorktreeSession
 from .timestamps import to_instant_ns
 
@@ -126,9 +128,9 @@ def _merged(board: WorktreeSession, runner: WorktreeSession) -> WorktreeSession:
     latest = max(
         (runner, board), key=lambda copy: to_instant_ns(copy.updated_at, "updatedAt")
     )
-    merged = board.stored_copy(board.workspace_hash or "")
-    merged.workspace_hash = board.workspace_hash
-    merged.status = latest.status
-    merged.updated_at = latest.updated_at
-    merged.completed_at = latest.completed_at
-    return merged
+    return msgspec.structs.replace(
+        board,
+        status=latest.status,
+        updated_at=latest.updated_at,
+        completed_at=latest.completed_at,
+    )

@@ -107,7 +107,7 @@ pub struct SessionsChanged {
 type Answer = Result<Value, Failure>;
 type Listener = Box<dyn Fn(&SessionsChanged) + Send + Sync>;
 
-/// An error answer: its JSON-RPC code, the store's error class and its message.
+/// An error answer: the store's error class (`error.data.class`) and its message.
 #[derive(Debug, Clone)]
 struct Failure {
     class: String,

@@ -104,7 +104,7 @@ class ImportReport:
         """How many warnings of each kind (every kind, zero included)."""
         counts = dict.fromkeys(WARNING_KINDS, 0)
         for warning in self.warnings:
-            counts[warning.kind or ""] = counts.get(warning.kind or "", 0) + 1
+            counts[str(warning.kind)] += 1
         return counts
 
     def to_dict(self) -> dict[str, Any]:
