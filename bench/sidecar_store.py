@@ -144,6 +144,13 @@ class SidecarStore:
                   "instanceId": instance_id, "newStatus": new_status}  # fmt: skip
         self._call(_SESSION, "update_instance_status", params)
 
+    def append_instance_output(
+        self, workspace_path: str, session_id: str, instance_id: int, text: str
+    ) -> None:
+        params = {"workspacePath": workspace_path, "sessionId": session_id,
+                  "instanceId": instance_id, "text": text}  # fmt: skip
+        self._call(_ANY, "append_instance_output", params)
+
     def _query(self, method: str, decoder: Any, workspace_path: str, filters: Any, sort: Any,
                limit: int | None, offset: int) -> Any:  # fmt: skip
         params = {"workspacePath": workspace_path, "filters": _filters(filters),

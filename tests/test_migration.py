@@ -587,6 +587,7 @@ def test_dual_write_keeps_both_stores_identical_through_every_write(dual, worksp
     dual.create_session(workspace, make_session("b"))
     dual.add_chat_message(workspace, "a", make_message("m2", "second"))
     dual.update_instance_status(workspace, "a", 1, "completed")
+    dual.append_instance_output(workspace, "a", 0, "streamed on\n")
     changed = dual.get_session(workspace, "b")
     changed.task, changed.status = "Renamed", "failed"
     dual.update_session(workspace, changed)
@@ -597,6 +598,7 @@ def test_dual_write_keeps_both_stores_identical_through_every_write(dual, worksp
         session = store.get_session(workspace, "a")
         assert [m.id for m in session.chat_history] == ["a_msg_0", "m2"]
         assert session.instances[1].status == "completed"
+        assert (session.instances[0].output or "").endswith("streamed on\n")
         assert [s.id for s in store.get_all_sessions(workspace)] == ["a"]
     assert dual.copy_failures == []
 

@@ -327,17 +327,85 @@ def test_update_instance_status_changes_only_that_status_and_updated_at(
     assert stored == expected
 
 
+def test_append_instance_output_adds_text_and_sets_updated_at(
+    repo: Any, workspace: str
+) -> None:
+    original = make_session(
+        "s1",
+        instances=[make_instance(0, output="line 1\n"), make_instance(1), make_instance(2)],
+        messages=1,
+        updated_at="2020-01-01T00:00:00Z",
+    )
+    store(repo, workspace, original)
+    before = time.time_ns()
+    assert repo.append_instance_output(workspace, "s1", 0, "line 2 \U0001F600\n") is None
+    repo.append_instance_output(workspace, "s1", 1, "first words")  # an output never set
+    repo.append_instance_output(workspace, "s1", 0, "")
+    repo.append_instance_output(workspace, "s1", 0, "line 3")
+    after = time.time_ns()
+    stored = repo.get_session(workspace, "s1").to_json()
+    assert_recent(stored.pop("updatedAt"), before, after)
+    expected = original.to_json()
+    del expected["updatedAt"]
+    expected["instances"][0]["output"] = "line 1\nline 2 \U0001F600\nline 3"
+    expected["instances"][1]["output"] = "first words"
+    assert stored == expected
+
+
+def test_an_output_appended_to_many_times_reads_and_searches_as_one_text(
+    repo: Any, workspace: str
+) -> None:
+    """Long outputs, appended to in small steps across any internal piece boundary: the
+    text reads back whole, words in every part are found, and a whole update still works."""
+    head = "".join(f"log line {n} of the build\n" for n in range(8000))  # about 200 KB
+    store(repo, workspace, make_session("s1", instances=[make_instance(0, output=head)]))
+    appended = [f"step {n} wrote zebrafile{n}.txt\n" + "x" * 1000 + "\n" for n in range(60)]
+    for text in appended:
+        repo.append_instance_output(workspace, "s1", 0, text)
+    whole = head + "".join(appended)
+    stored = repo.get_session(workspace, "s1")
+    assert stored.instances[0].output == whole
+    for word in ("zebrafile0", "zebrafile59", "line 7999"):
+        hits = repo.search(workspace, word)
+        assert [(h.kind, h.instance_id) for h in hits] == [("output", 0)], word
+    assert repo.search(workspace, "zebrafile60") == []
+
+    stored.instances[0].output = whole.replace("log line 10 of", "log line ten of")
+    repo.update_session(workspace, stored)
+    assert repo.get_session(workspace, "s1").instances[0].output == stored.instances[0].output
+    assert repo.search(workspace, "line ten") and repo.search(workspace, "zebrafile59")
+
+
+@pytest.mark.parametrize(
+    "text", ["nul \x00 inside", "half \ud800 a pair", None, 42, b"bytes"], ids=repr
+)
+def test_appending_text_an_output_cannot_hold_changes_nothing(
+    repo: Any, workspace: str, text: Any
+) -> None:
+    store(repo, workspace, make_session("s1", instances=[make_instance(0, output="kept")]))
+    before = snapshot(repo, workspace)
+    with pytest.raises(ValidationError):
+        repo.append_instance_output(workspace, "s1", 0, text)
+    assert snapshot(repo, workspace) == before
+
+
 @pytest.mark.parametrize(
     "call",
     [
         lambda r, w: r.add_chat_message(w, "missing", make_message()),
         lambda r, w: r.update_instance_status(w, "missing", 0, "completed"),
         lambda r, w: r.update_instance_status(w, "s1", 99, "completed"),
+        lambda r, w: r.append_instance_output(w, "missing", 0, "more"),
+        lambda r, w: r.append_instance_output(w, "s1", 99, "more"),
+        lambda r, w: r.append_instance_output(w, "s1", -1, "more"),
     ],
     ids=[
         "message-to-unknown-session",
         "status-of-unknown-session",
         "status-of-unknown-instance",
+        "output-of-unknown-session",
+        "output-of-unknown-instance",
+        "output-of-negative-instance",
     ],
 )
 def test_changes_to_what_does_not_exist_are_not_found_and_write_nothing(
@@ -454,6 +522,7 @@ ID_CALLS = {
     "delete": lambda r, w, i: r.delete_session(w, i),
     "add_chat_message": lambda r, w, i: r.add_chat_message(w, i, make_message()),
     "update_instance_status": lambda r, w, i: r.update_instance_status(w, i, 0, "idle"),
+    "append_instance_output": lambda r, w, i: r.append_instance_output(w, i, 0, "x"),
 }
 
 

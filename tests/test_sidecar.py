@@ -148,8 +148,19 @@ def test_the_seven_commands_with_the_boards_argument_objects(
     )
     assert [i["status"] for i in after_status["instances"]] == ["running", "failed"]
 
+    appended = sidecar.call(
+        "append_instance_output",
+        {"workspacePath": workspace, "sessionId": "s1", "instanceId": 1, "text": "more\n"},
+    )
+    assert appended is None  # not the session: a stream appends many times a second
+    after_append = sidecar.call("get_session", {"workspacePath": workspace, "sessionId": "s1"})
+    assert after_append["instances"][1]["output"] == (
+        (after_status["instances"][1]["output"] or "") + "more\n"
+    )
+    assert after_append["updatedAt"] >= after_status["updatedAt"]
+
     every = sidecar.call("get_all_sessions", {"workspacePath": workspace})
-    assert [s["id"] for s in every] == ["s1"] and every[0] == after_status
+    assert [s["id"] for s in every] == ["s1"] and every[0] == after_append
 
     assert (
         sidecar.call("delete_session", {"workspacePath": workspace, "sessionId": "s1"})
@@ -332,6 +343,10 @@ def test_errors_are_json_rpc_error_objects_with_the_class_name(
          -32602, "ValidationError"),
         ("update_instance_status", {"workspacePath": workspace, "sessionId": "s1",
                                     "instanceId": 7, "newStatus": "failed"}, -32001, "NotFoundError"),
+        ("append_instance_output", {"workspacePath": workspace, "sessionId": "s1",
+                                    "instanceId": 7, "text": "x"}, -32001, "NotFoundError"),
+        ("append_instance_output", {"workspacePath": workspace, "sessionId": "s1",
+                                    "instanceId": 0, "text": 7}, -32602, "ValidationError"),
         ("get_all_sessions", {"workspace": workspace}, -32602, "ValidationError"),
         ("get_session", {"workspacePath": workspace, "sessionId": 3}, -32602, "ValidationError"),
         ("list_sessions", {"workspacePath": workspace, "filters": {"types": ["debate"]}}, -32602,
@@ -537,6 +552,8 @@ BOARD_CALLS = {
         "workspacePath": ws, "sessionId": "s1", "message": make_message("m", text).to_json()},
     "update_instance_status": lambda ws, text: {
         "workspacePath": ws, "sessionId": "s1", "instanceId": 0, "newStatus": text},
+    "append_instance_output": lambda ws, text: {
+        "workspacePath": ws, "sessionId": "s1", "instanceId": 0, "text": text},
     "search": lambda ws, text: {"workspacePath": ws, "query": text},
     "list_sessions": lambda ws, text: {"workspacePath": ws, "filters": {"searchQuery": text}},
 }  # fmt: skip
@@ -551,7 +568,7 @@ NUL_ANSWERS = {
     "create_session": -32602, "update_session": -32602, "upsert_session": "stored",
     "get_session": -32001, "get_all_sessions": -32602, "delete_session": "answered",
     "add_chat_message": -32602, "update_instance_status": -32602, "search": "answered",
-    "list_sessions": "answered",
+    "list_sessions": "answered", "append_instance_output": -32602,
 }  # fmt: skip
 
 

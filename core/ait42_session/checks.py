@@ -9,7 +9,7 @@ fails. (Filters, sort and page checks of queries are in ``queries``; workspace p
 from __future__ import annotations
 
 from .errors import ValidationError
-from .models import INSTANCE_STATUSES, ChatMessage, WorktreeSession
+from .models import INSTANCE_STATUSES, ChatMessage, WorktreeSession, checked_text
 
 __all__ = [
     "require_session",
@@ -18,6 +18,7 @@ __all__ = [
     "require_instance_id",
     "require_instance_status",
     "require_search",
+    "require_output_text",
 ]
 
 
@@ -62,6 +63,11 @@ def require_instance_status(status: object) -> str:
             f"status must be one of {', '.join(INSTANCE_STATUSES)}; got {status!r:.80}"
         )
     return status
+
+
+def require_output_text(text: object) -> str:
+    """Text to append to an agent's output: a string an output may hold."""
+    return checked_text(text, "text")
 
 
 def require_search(text: object, limit: object) -> tuple[str, int]:

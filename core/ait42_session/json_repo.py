@@ -21,6 +21,7 @@ from .checks import (
     require_instance_id,
     require_instance_status,
     require_message,
+    require_output_text,
     require_search,
     require_session,
     require_session_id,
@@ -31,7 +32,7 @@ from .errors import (
     StoreCorruptedError,
     ValidationError,
 )
-from .models import ChatMessage, WorktreeSession
+from .models import ChatMessage, WorktreeInstance, WorktreeSession
 from .queries import SearchHit, SessionFilters, SessionSort, SessionSummary
 from .queries import check_page, check_query, filter_sort_page
 from .timestamps import now_rfc3339
@@ -157,13 +158,22 @@ class JsonSessionRepository:
         require_instance_status(new_status)
 
         def change(session: WorktreeSession) -> None:
-            for instance in session.instances:
-                if instance.instance_id == instance_id:
-                    instance.status = new_status
-                    return
-            raise NotFoundError(
-                f"instance {instance_id} not found in session {session.id!r}"
-            )
+            _instance(session, instance_id).status = new_status
+
+        self._touch(workspace_path, session_id, change)
+
+    def append_instance_output(
+        self, workspace_path: str, session_id: str, instance_id: int, text: str
+    ) -> None:
+        """Add ``text`` at the end of one instance's output (an output never set becomes
+        ``text``) and set the session's ``updated_at`` to now: the editor's whole-file
+        rewrite, so it costs the file, not the text."""
+        require_instance_id(instance_id)
+        require_output_text(text)
+
+        def change(session: WorktreeSession) -> None:
+            instance = _instance(session, instance_id)
+            instance.output = (instance.output or "") + text
 
         self._touch(workspace_path, session_id, change)
 
@@ -291,6 +301,13 @@ class JsonSessionRepository:
 
 def _not_found(session_id: str, workspace: str) -> NotFoundError:
     return NotFoundError(f"session {session_id!r} not found in {workspace!r}")
+
+
+def _instance(session: WorktreeSession, instance_id: int) -> WorktreeInstance:
+    for instance in session.instances:
+        if instance.instance_id == instance_id:
+            return instance
+    raise NotFoundError(f"instance {instance_id} not found in session {session.id!r}")
 
 
 def _index(records: list[editor_files.Record], session_id: str, workspace: str) -> int:

@@ -40,6 +40,7 @@ __all__ = [
     "ChatMessage",
     "WorktreeInstance",
     "WorktreeSession",
+    "checked_text",
 ]
 
 SESSION_TYPES = ("competition", "ensemble", "debate")
@@ -114,6 +115,12 @@ def _text(
             f"{name} is not valid Unicode text (lone surrogate)"
         ) from exc
     return value
+
+
+def checked_text(value: Any, name: str) -> str:
+    """``value`` when it is text a field may hold (a string, no NUL, no lone surrogate);
+    ValidationError naming ``name`` otherwise."""
+    return _text(value, name)
 
 
 def _choice(

@@ -42,6 +42,10 @@ class SessionRepository(Protocol):
         self, workspace_path: str, session_id: str, instance_id: int, new_status: str
     ) -> None: ...
 
+    def append_instance_output(
+        self, workspace_path: str, session_id: str, instance_id: int, text: str
+    ) -> None: ...
+
     def query_sessions(
         self,
         workspace_path: str,

@@ -102,6 +102,13 @@ class InstanceStatusParams(_Params):
     new_status: str
 
 
+class AppendOutputParams(_Params):
+    workspace_path: str
+    session_id: str
+    instance_id: int
+    text: str
+
+
 class QueryParams(_Params):
     workspace_path: str
     filters: board.BoardFilters | None = None
@@ -162,6 +169,12 @@ def _update_instance_status(repo: Any, p: InstanceStatusParams) -> Any:
         p.workspace_path, p.session_id, p.instance_id, p.new_status
     )
     return _stored(repo, p.workspace_path, p.session_id)
+
+
+def _append_instance_output(repo: Any, p: AppendOutputParams) -> None:
+    # Answers null, not the session: a streamed output is appended many times a second, and
+    # sending the whole output back each time is what the verb exists to avoid.
+    repo.append_instance_output(p.workspace_path, p.session_id, p.instance_id, p.text)
 
 
 def _delete_session(repo: Any, p: SessionIdParams) -> None:
@@ -226,6 +239,7 @@ METHODS: dict[str, Method] = {
     "delete_session": Method(SessionIdParams, _delete_session),
     "add_chat_message": Method(MessageParams, _add_chat_message),
     "update_instance_status": Method(InstanceStatusParams, _update_instance_status),
+    "append_instance_output": Method(AppendOutputParams, _append_instance_output),
     # queries and search, with the board's filter and sort objects
     "list_sessions": Method(QueryParams, lambda r, p: _query(r, p, summaries=True)),
     "query_sessions": Method(QueryParams, lambda r, p: _query(r, p, summaries=False)),

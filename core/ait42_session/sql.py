@@ -190,6 +190,11 @@ DELETE FROM instances WHERE session_pk = :session_pk
 SET_INSTANCE_STATUS = """
 UPDATE instances SET status = :status WHERE session_pk = :session_pk AND instance_id = :instance_id"""
 
+INSTANCE_OUTPUT = """
+SELECT pk, output FROM instances WHERE session_pk = :session_pk AND instance_id = :instance_id"""
+
+SET_OUTPUT = "UPDATE instances SET output = :output WHERE pk = :pk"
+
 # Children of a set of sessions, passed as one JSON array: one statement for any number of
 # sessions, and no placeholder list to outgrow SQLite's variable limit.
 INSTANCES_OF = f"""

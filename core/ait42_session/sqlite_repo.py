@@ -20,6 +20,7 @@ from .checks import (
     require_instance_id,
     require_instance_status,
     require_message,
+    require_output_text,
     require_search,
     require_session,
     require_session_id,
@@ -338,6 +339,32 @@ class SqliteSessionRepository:
             )
             if con.changes() == 0:
                 raise missing
+            con.execute(sql.TOUCH_SESSION, sqlite_rows.touch_params(pk, now))
+
+        self._pool.write(work)
+
+    def append_instance_output(
+        self, workspace_path: str, session_id: str, instance_id: int, text: str
+    ) -> None:
+        """Add ``text`` at the end of one instance's output (an output never set becomes
+        ``text``) and set the session's ``updated_at`` to now."""
+        ws, _ = _workspace(workspace_path)
+        require_session_id(session_id)
+        require_instance_id(instance_id)
+        require_output_text(text)
+        now = now_rfc3339()
+
+        def work(con: apsw.Connection) -> None:
+            pk = _pk(con, ws, session_id)
+            found = None
+            if 0 <= instance_id <= I64_MAX:  # no stored instance can have another
+                params = {"session_pk": pk, "instance_id": instance_id}
+                found = con.execute(sql.INSTANCE_OUTPUT, params).fetchone()
+            if found is None:
+                raise NotFoundError(
+                    f"instance {instance_id} not found in session {session_id!r}"
+                )
+            sqlite_rows.append_output(con, *found, text)
             con.execute(sql.TOUCH_SESSION, sqlite_rows.touch_params(pk, now))
 
         self._pool.write(work)

@@ -29,7 +29,7 @@ from .queries import (
     joined_agent_names,
     text_matches,
 )
-from .stored_text import pack
+from .stored_text import pack, unpack
 from .timestamps import to_instant_ns
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "insert_sessions",
     "replace_session",
     "stored_outputs",
+    "append_output",
     "write_children",
     "upsert_rows",
     "field_filters",
@@ -417,6 +418,12 @@ def replace_session(
 def stored_outputs(con: Any, pk: int) -> dict[int, Any]:
     """The outputs stored now for session ``pk``, as stored, by instance id."""
     return dict(con.execute(sql.STORED_OUTPUTS, {"session_pk": pk}))
+
+
+def append_output(con: apsw.Connection, pk: int, stored: Any, text: str) -> None:
+    """Add ``text`` at the end of the output of instance ``pk`` (stored now as ``stored``)."""
+    output = (unpack(stored) or "") + text
+    con.execute(sql.SET_OUTPUT, {"pk": pk, "output": pack(output)})
 
 
 def write_children(

@@ -287,6 +287,27 @@ impl Client {
         self.call("upsert_session", json!({"workspacePath": workspace_path, "session": session}))
     }
 
+    /// Add `text` at the end of one instance's output (as an agent's output streams in); the
+    /// store writes what was appended, not the whole output.
+    pub fn append_instance_output(
+        &self,
+        workspace_path: String,
+        session_id: String,
+        instance_id: u32,
+        text: String,
+    ) -> Result<(), String> {
+        let params = json!({
+            "workspacePath": workspace_path, "sessionId": session_id,
+            "instanceId": instance_id, "text": text,
+        });
+        match self.on_session::<Value>("append_instance_output", &session_id, params) {
+            Err(message) if message.starts_with("instance") => {
+                Err(format!("Instance {instance_id} not found in session {session_id}"))
+            }
+            other => other.map(|_| ()),
+        }
+    }
+
     /// Hear of every write to the database (another window, an import, the debate runner)
     /// within 250 ms: the callbacks of [`Client::on_sessions_changed`] are called with
     /// `workspace_path`. Returns the data version the notifications count from.

@@ -185,6 +185,30 @@ fn upsert_is_the_debate_runners_update_or_insert() {
 }
 
 #[test]
+fn output_is_appended_as_it_streams() {
+    let place = Place::new("append");
+    let client = place.client();
+    let ws = place.workspace.clone();
+    let mut streamed = session("streamed");
+    streamed.instances[0].output = Some("line 1\n".into());
+    let instance_id = streamed.instances[0].instance_id;
+    client.create_session(ws.clone(), streamed).unwrap();
+    for line in ["line 2\n", "line 3\n"] {
+        client.append_instance_output(ws.clone(), "streamed".into(), instance_id, line.into()).unwrap();
+    }
+    let stored = client.get_session(ws.clone(), "streamed".into()).unwrap();
+    assert_eq!(stored.instances[0].output.as_deref(), Some("line 1\nline 2\nline 3\n"));
+    assert_eq!(
+        client.append_instance_output(ws.clone(), "streamed".into(), 99, "x".into()).unwrap_err(),
+        "Instance 99 not found in session streamed"
+    );
+    assert_eq!(
+        client.append_instance_output(ws, "nobody".into(), 0, "x".into()).unwrap_err(),
+        "Session nobody not found"
+    );
+}
+
+#[test]
 fn one_sidecar_serves_concurrent_calls_from_many_threads() {
     let place = Place::new("threads");
     let client = Arc::new(place.client());

@@ -194,6 +194,17 @@ export class SessionClient {
     return this.request('update_instance_status', { workspacePath, sessionId, instanceId, newStatus });
   }
 
+  /** Add `text` at the end of one instance's output (as an agent's output streams in); the
+   * store writes what was appended, not the whole output, and answers nothing. */
+  async appendInstanceOutput(
+    workspacePath: string,
+    sessionId: string,
+    instanceId: number,
+    text: string,
+  ): Promise<void> {
+    await this.request('append_instance_output', { workspacePath, sessionId, instanceId, text });
+  }
+
   // --- queries and search --------------------------------------------------------------------
 
   listSessions(

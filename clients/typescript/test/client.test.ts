@@ -136,6 +136,18 @@ for (const feed of ['chunks', 'lines'] as const) describe(`SessionClient over th
     assert.equal((await client.getSession(workspace, 'debate-1')).status, 'round_2');
   });
 
+  it('appends to an output as it streams, and refuses an instance the session lacks', async () => {
+    await client.createSession(workspace, session('streamed', {
+      instances: [{ ...session('x').instances[0], instanceId: 0, output: 'line 1\n' }],
+    }));
+    assert.equal(await client.appendInstanceOutput(workspace, 'streamed', 0, 'line 2\n'), undefined);
+    await client.appendInstanceOutput(workspace, 'streamed', 0, 'line 3\n');
+    const stored = await client.getSession(workspace, 'streamed');
+    assert.equal(stored.instances[0].output, 'line 1\nline 2\nline 3\n');
+    await assert.rejects(client.appendInstanceOutput(workspace, 'streamed', 7, 'x'), { errorClass: 'NotFoundError' });
+    await assert.rejects(client.appendInstanceOutput(workspace, 'nobody', 0, 'x'), { errorClass: 'NotFoundError' });
+  });
+
   it('gets an answer with its id for an emoji cut in half', async () => {
     // App.tsx cuts a task to 47 UTF-16 units for an agent name; JSON.stringify writes the
     // half emoji as a lone surrogate escape

@@ -11,8 +11,8 @@ The database store is a ``SqliteSessionRepository`` or a ``PostgresSessionReposi
 wrapping one records the phase in its ``migration_metadata`` (``phases``); ``verify_consistency`` lists differences with ``diff``.
 
 A write is copied to the second store as the *whole session the first store now holds* (read
-back after ``add_chat_message`` and ``update_instance_status``, which stamp ``updated_at``
-themselves), so both stores hold the same session, timestamps included. A copy that fails is
+back after ``add_chat_message``, ``update_instance_status`` and ``append_instance_output``,
+which stamp ``updated_at`` themselves), so both stores hold the same session, timestamps included. A copy that fails is
 logged (logger ``ait42_session``) and kept in ``copy_failures``; it never fails the write the
 first store accepted. Running ``import_json`` later brings the SQLite store up to date again.
 """
@@ -197,6 +197,12 @@ class DualWriteRepository:
         )
         self._copy.session_from(self.primary, workspace_path, session_id)
 
+    def append_instance_output(
+        self, workspace_path: str, session_id: str, instance_id: int, text: str
+    ) -> None:
+        self.primary.append_instance_output(workspace_path, session_id, instance_id, text)
+        self._copy.session_from(self.primary, workspace_path, session_id)
+
     # reads
     def get_session(self, workspace_path: str, session_id: str) -> WorktreeSession:
         return self.primary.get_session(workspace_path, session_id)
@@ -350,6 +356,17 @@ class FallbackRepository:
             "update_instance_status",
             lambda r: r.update_instance_status(
                 workspace_path, session_id, instance_id, new_status
+            ),
+            lambda _: self._copy.session_from(self.primary, workspace_path, session_id),
+        )
+
+    def append_instance_output(
+        self, workspace_path: str, session_id: str, instance_id: int, text: str
+    ) -> None:
+        self._write(
+            "append_instance_output",
+            lambda r: r.append_instance_output(
+                workspace_path, session_id, instance_id, text
             ),
             lambda _: self._copy.session_from(self.primary, workspace_path, session_id),
         )

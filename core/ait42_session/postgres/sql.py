@@ -136,6 +136,14 @@ WHERE (instances.worktree_path, instances.branch, instances.agent_name, instance
 SET_INSTANCE_STATUS = """
 UPDATE instances SET status = %(status)s
 WHERE session_pk = %(session_pk)s AND instance_id = %(instance_id)s"""
+
+INSTANCE_OUTPUT = """
+SELECT pk, output FROM instances
+WHERE session_pk = %(session_pk)s AND instance_id = %(instance_id)s FOR UPDATE"""
+
+SET_OUTPUT = """
+UPDATE instances SET output = %(output)s, output_words = %(output_words)s::tsvector
+WHERE pk = %(pk)s"""
 INSTANCES_OF = f"""
 SELECT {INSTANCE_COLUMNS} FROM instances AS i
 WHERE i.session_pk = ANY(%(pks)s) ORDER BY i.session_pk, i.instance_id"""
