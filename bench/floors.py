@@ -28,14 +28,15 @@ import apsw
 from ait42_session import WorktreeSession, sql
 from ait42_session.queries import joined_agent_names
 from ait42_session.workspace import spelled_hashes
-from ait42_session.stored_text import register_functions, unpack
+from ait42_session.stored_text import StoredPiece, register_functions, stored_pieces, unpack
 from ait42_session.sqlite_rows import (
     stored_text_matches,
     instance_params,
+    piece_params,
     search_rows,
     message_params,
     session_params,
-    stored_outputs,
+    stored_piece_digests,
     touch_params,
     trigram_params,
     upsert_rows,
@@ -63,6 +64,9 @@ class Prepared:
         self.session = session_params(session, ws)
         self.keep = sql.pk_list(i.instance_id for i in session.instances)
         self.instances = [instance_params(0, i) for i in session.instances]
+        self.pieces: dict[int, list[StoredPiece]] = {
+            i.instance_id: list(stored_pieces(i.output)) for i in session.instances if i.output
+        }
         self.messages = [
             message_params(0, n, m) for n, m in enumerate(session.chat_history)
         ]
@@ -140,12 +144,58 @@ class SqlFloor:
             self.rows(sql.MESSAGES_OF, {"pks": pks}),
         )
 
-    def _write_children(self, pk: int, prepared: Prepared) -> None:
+    def _instance_pks(self, pk: int) -> dict[int, int]:
+        rows = self.rows(sql.INSTANCE_PKS, {"pks": sql.pk_list([pk])})
+        return {instance_id: instance_pk for _, instance_id, instance_pk in rows}
+
+    def _insert_pieces(self, pk: int, prepared: Prepared) -> None:
+        """The pieces of a new session's outputs (``sqlite_rows._insert_children``)."""
+        if not prepared.pieces:
+            return
+        pks = self._instance_pks(pk)
+        upsert_rows(self.con, sql.PIECES, [
+            piece_params(pks[instance_id], piece)
+            for instance_id, pieces in prepared.pieces.items() for piece in pieces
+        ])  # fmt: skip
+
+    def _write_pieces(
+        self, pk: int, prepared: Prepared, stored: dict[int, list[tuple[int, bytes]]]
+    ) -> None:
+        """The statements of ``sqlite_rows._write_pieces``: each output rewritten from its
+        first changed piece (compared by the prepared digests), the rest past its end gone."""
+        pks: dict[int, int] | None = None
+        rows = []
+        for params in prepared.instances:
+            instance_id = params["instance_id"]
+            new = prepared.pieces.get(instance_id, [])
+            before = stored.get(instance_id, [])
+            first = 0
+            while (
+                first < min(len(new), len(before))
+                and (new[first].size, new[first].digest) == before[first]
+            ):
+                first += 1
+            if first == len(new) and first >= len(before):
+                continue
+            if pks is None:
+                pks = self._instance_pks(pk)
+            rows += [piece_params(pks[instance_id], piece) for piece in new[first:]]
+            if len(new) < len(before):
+                base = pks[instance_id] * sql.PIECES_PER_OUTPUT
+                self.con.execute(sql.DELETE_PIECES_FROM, {
+                    "first_pk": base + len(new), "last_pk": base + sql.PIECES_PER_OUTPUT - 1,
+                })  # fmt: skip
+        upsert_rows(self.con, sql.PIECES, rows)
+
+    def _write_children(
+        self, pk: int, prepared: Prepared, stored: dict[int, list[tuple[int, bytes]]]
+    ) -> None:
         """The statements of ``sqlite_rows.write_children``."""
         self.con.execute(
             sql.DELETE_INSTANCES_NOT_IN, {"session_pk": pk, "keep": prepared.keep}
         )
         self._upsert(sql.INSTANCES, pk, prepared.instances)
+        self._write_pieces(pk, prepared, stored)
         count = prepared.message_count
         self.con.execute(sql.DELETE_MESSAGES_FROM, {"session_pk": pk, "count": count})
         self._upsert(sql.MESSAGES, pk, prepared.messages)
@@ -209,6 +259,7 @@ class SqlFloor:
             self.con.execute(sql.INSERT_TRIGRAMS, {**prepared.trigrams, "pk": pk})
             self._upsert(sql.INSTANCES, pk, prepared.instances)
             self._upsert(sql.MESSAGES, pk, prepared.messages)
+            self._insert_pieces(pk, prepared)
             return pk
 
         return self.write(work)
@@ -217,10 +268,8 @@ class SqlFloor:
         def work() -> None:
             pk = self.pk(prepared.id)
             self.con.execute(sql.UPDATE_SESSION, {**prepared.session, "pk": pk})
-            # read as the store reads them; the prepared outputs, compressed alike, already
-            # equal the unchanged ones
-            stored_outputs(self.con, pk)
-            self._write_children(pk, prepared)
+            stored = stored_piece_digests(self.con, pk)
+            self._write_children(pk, prepared, stored)
             self.con.execute(sql.DELETE_TRIGRAMS, {"pk": pk})
             self.con.execute(sql.INSERT_TRIGRAMS, {**prepared.trigrams, "pk": pk})
 

@@ -25,6 +25,8 @@ from ait42_session import (
 )
 from ait42_session import sql, sqlite_rows
 from ait42_session.db import migration_scripts
+from ait42_session.pieces import PIECE_CHARS
+from ait42_session.pieces import pieces as cut_pieces
 from ait42_session.queries import check_query, joined_agent_names
 from ait42_session.workspace import compute_workspace_hash
 from ait42_session.sqlite_rows import count_statement, select_statement, session_params
@@ -497,13 +499,25 @@ def insert_session_of(schema: int) -> str:
     return statement
 
 
+def assert_forgotten(
+    repo: SqliteSessionRepository, workspace: str, session_id: str, word: str, db: Path
+) -> None:
+    """Delete the session that alone holds ``word``: search no longer finds it, and after a
+    purge no byte of the database's files holds it."""
+    repo.delete_session(workspace, session_id)
+    assert repo.search(workspace, word) == []
+    repo.pool.purge()
+    files = b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))
+    assert word.encode() not in files
+
+
 def old_database(path: Path, schema: int, workspace: str, sessions: list[Any]) -> None:
     """A database file as the code of ``schema`` made it: its migrations only, and rows
     written as that code wrote them (outputs as plain text before schema 6, compressed from
     it on)."""
     from ait42_session.workspace import workspace_identity
 
-    from ait42_session.stored_text import register_functions
+    from ait42_session.stored_text import pack, register_functions
 
     con = apsw.Connection(str(path))
     register_functions(con)
@@ -522,7 +536,8 @@ def old_database(path: Path, schema: int, workspace: str, sessions: list[Any]) -
                 con,
                 sql.INSTANCES,
                 [
-                    sqlite_rows.instance_params(pk, i, packed=schema >= 6)
+                    {**sqlite_rows.instance_params(pk, i, in_pieces=False),
+                     "output": pack(i.output) if schema >= 6 else i.output}
                     for i in session.instances
                 ],
             )
@@ -603,9 +618,9 @@ def test_a_database_of_schema_4_upgrades_in_place_to_deferred_purge(
 def test_a_database_of_schema_5_upgrades_to_compressed_outputs_with_the_same_answers(
     tmp_path, workspace
 ):
-    """Migration 0006 on a file made by the previous schema: long outputs become zstd frames,
-    short and missing ones stay as they were, and every read and search answers as a store
-    that held the same sessions from the start."""
+    """Migration 0006 on a file made by the previous schema (and 0010 after it): long outputs
+    become zstd frames, short ones stay text, missing ones stay missing, and every read and
+    search answers as a store that held the same sessions from the start."""
     sessions = upgrade_sessions("okapiframe", "\n")
     old_database(tmp_path / "old.db", 5, workspace, sessions)
     expected_search = fresh_searches(
@@ -614,42 +629,47 @@ def test_a_database_of_schema_5_upgrades_to_compressed_outputs_with_the_same_ans
 
     with SqliteSessionRepository.with_path(tmp_path / "old.db") as repo:
         assert repo.pool.schema_version == len(migration_scripts())
-        stored = dict(
-            repo.pool.connection().execute(
-                "SELECT s.id || '/' || i.instance_id, typeof(i.output) FROM instances AS i "
-                "JOIN sessions AS s ON s.pk = i.session_pk"
-            )
-        )
-        assert stored == {"long/0": "blob", "long/1": "text", "long/2": "null", "other/0": "blob"}  # fmt: skip
+        stored = dict(repo.pool.connection().execute(
+            "SELECT s.id || '/' || i.instance_id, CASE WHEN i.output IS NULL THEN 'none' ELSE "
+            "(SELECT group_concat(typeof(p.body)) FROM output_pieces AS p "
+            " WHERE p.pk / 1048576 = i.pk) END "
+            "FROM instances AS i JOIN sessions AS s ON s.pk = i.session_pk"
+        ))  # fmt: skip
+        assert stored == {"long/0": "blob,blob", "long/1": "text", "long/2": "none", "other/0": "blob"}  # fmt: skip
         assert {s.id: s.to_json() for s in repo.get_all_sessions(workspace)} == {
             s.id: s.to_json() for s in sessions
         }
         assert [repo.search(workspace, q) for q in ("okapiframe3", '"module_17 with"')] == expected_search  # fmt: skip
         assert expected_search[1] and expected_search[1][0].instance_id == 0
         assert repo.pool.verify_integrity()
-        repo.delete_session(workspace, "long")
-        assert repo.search(workspace, "module_17") == []
-        repo.pool.purge()
-    files = b"".join(p.read_bytes() for p in tmp_path.glob("old.db*"))
-    assert b"module_17" not in files
+        assert_forgotten(repo, workspace, "long", "module_17", tmp_path / "old.db")
 
 
-def test_long_outputs_are_stored_compressed_and_short_ones_as_text(tmp_path, workspace):
-    long_output = "".join(f"line {n}: built target_{n}\n" for n in range(300))
+def test_long_outputs_are_stored_in_compressed_pieces_and_short_ones_as_text(
+    tmp_path, workspace
+):
+    long_output = "".join(f"line {n}: built target_{n}\n" for n in range(3000))
     with SqliteSessionRepository.with_path(tmp_path / "sessions.db") as repo:
         repo.create_session(workspace, make_session(instances=[
-            make_instance(0, output=long_output), make_instance(1, output="short")]))  # fmt: skip
-        stored = (
-            repo.pool.connection()
-            .execute("SELECT instance_id, output FROM instances ORDER BY instance_id")
-            .fetchall()
-        )
-        assert stored[1] == (1, "short")
-        assert isinstance(stored[0][1], bytes)
-        assert len(stored[0][1]) < len(long_output) // 3
-        assert (
-            repo.get_session(workspace, "session_1").instances[0].output == long_output
-        )
+            make_instance(0, output=long_output), make_instance(1, output="short"),
+            make_instance(2, output=""), make_instance(3, output=None)]))  # fmt: skip
+        con = repo.pool.connection()
+        pieces = con.execute(
+            "SELECT i.instance_id, p.start, p.size, p.body FROM output_pieces AS p "
+            "JOIN instances AS i ON i.pk = p.pk / 1048576 ORDER BY p.pk"
+        ).fetchall()
+        assert pieces[-1] == (1, 0, 5, "short")
+        long_pieces = pieces[:-1]
+        assert len(long_pieces) == len(long_output) // PIECE_CHARS + 1
+        assert all(isinstance(body, bytes) for *_, body in long_pieces)
+        assert sum(len(body) for *_, body in long_pieces) < len(long_output) // 3
+        assert [(start, size) for _, start, size, _ in long_pieces] == [
+            (p.start, p.end - p.start) for p in cut_pieces(long_output)
+        ]
+        assert con.execute("SELECT instance_id, output FROM instances ORDER BY 1").fetchall() == [
+            (0, ""), (1, ""), (2, ""), (3, None)]  # fmt: skip
+        assert [i.output for i in repo.get_session(workspace, "session_1").instances] == [
+            long_output, "short", "", None]  # fmt: skip
 
 
 def test_a_damaged_compressed_output_is_store_corrupted_naming_the_file(
@@ -690,7 +710,7 @@ def test_a_database_of_schema_6_upgrades_to_a_contentless_output_index_with_the_
     queries = ("okapiseven3", '"module_17 with"', "compiled okapiseven5")
     old_database(tmp_path / "old.db", 6, workspace, sessions)
     from ait42_session.fulltext import fts5_expression, query_terms
-    from ait42_session.stored_text import register_functions
+    from ait42_session.stored_text import pack, register_functions
 
     con = apsw.Connection(str(tmp_path / "old.db"))
     register_functions(con)
@@ -707,18 +727,15 @@ def test_a_database_of_schema_6_upgrades_to_a_contentless_output_index_with_the_
         assert repo.pool.schema_version == len(migration_scripts())
         found = [repo.search(workspace, q) for q in queries]
         assert found == expected
+        # The same outputs and snippets as the index that held the text; ranks are the best
+        # piece's since migration 0010 (the long output is two pieces).
         assert [
-            sorted((h.rank, h.snippet) for h in hits if h.kind == "output")
-            for hits in found
-        ] == old_outputs
+            sorted(h.snippet for h in hits if h.kind == "output") for hits in found
+        ] == [sorted(snippet for _, snippet in old) for old in old_outputs]
         assert found[1][0].snippet.startswith("…")  # cut out of the long output
         assert "[module_17] [with]" in found[1][0].snippet
         assert repo.pool.verify_integrity()
-        repo.delete_session(workspace, "long")
-        assert repo.search(workspace, "module_17") == []
-        repo.pool.purge()
-    files = b"".join(p.read_bytes() for p in tmp_path.glob("old.db*"))
-    assert b"module_17" not in files
+        assert_forgotten(repo, workspace, "long", "module_17", tmp_path / "old.db")
 
 
 def test_a_streamed_save_rewrites_and_reindexes_only_the_output_that_grew(
@@ -732,23 +749,22 @@ def test_a_streamed_save_rewrites_and_reindexes_only_the_output_that_grew(
         repo.create_session(workspace, session)
         con = repo.pool.connection()
         con.execute(
-            "CREATE TEMP TABLE rewritten (instance_id INTEGER);"
-            "CREATE TEMP TRIGGER count_rewrites AFTER UPDATE OF output ON main.instances "
-            "WHEN old.output IS NOT new.output "
-            "BEGIN INSERT INTO rewritten VALUES (new.instance_id); END;"
+            "CREATE TEMP TABLE rewritten (piece INTEGER);"
+            "CREATE TEMP TRIGGER count_rewrites AFTER UPDATE ON main.output_pieces "
+            "BEGIN INSERT INTO rewritten VALUES (new.pk); END;"
+            "CREATE TEMP TRIGGER count_new AFTER INSERT ON main.output_pieces "
+            "BEGIN INSERT INTO rewritten VALUES (new.pk); END;"
         )
-        stored_before = con.execute(
-            "SELECT output FROM instances WHERE instance_id = 1"
-        ).get
+        stored_before = con.execute("SELECT pk, body FROM output_pieces ORDER BY pk").fetchall()
         grown = session.instances[0].output + "line 300: okapistream passed\n"
         streamed = msgspec.structs.replace(session, instances=[
             msgspec.structs.replace(session.instances[0], output=grown), session.instances[1]])  # fmt: skip
         repo.update_session(workspace, streamed)
 
-        assert con.execute("SELECT instance_id FROM rewritten").fetchall() == [(0,)]
-        assert (
-            con.execute("SELECT output FROM instances WHERE instance_id = 1").get
-            == stored_before
+        # the grown output's last (here only) piece, and nothing of the other
+        assert con.execute("SELECT piece FROM rewritten").fetchall() == [stored_before[0][:1]]
+        assert con.execute("SELECT pk, body FROM output_pieces ORDER BY pk").fetchall()[1:] == (
+            stored_before[1:]
         )
         hits = repo.search(workspace, "okapistream")
         assert [(h.instance_id, "[okapistream]" in h.snippet) for h in hits] == [

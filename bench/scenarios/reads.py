@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ait42_session import WorktreeSession, sql
-from ait42_session.fulltext import fts5_expression, query_terms
+from ait42_session.fulltext import query_terms
 from ait42_session.queries import check_query
-from ait42_session.sqlite_rows import count_statement, select_statement
+from ait42_session.sqlite_rows import count_statement, search_params, select_statement
 
 from ..floors import SqlFloor
 from ..json_floor import JsonFloor
@@ -201,11 +201,7 @@ def _search_on_repository(repo: Any, ctx: Context) -> Case:
 
 def _search_on_sql_floor(floor: SqlFloor, ctx: Context) -> Case:
     search = ctx.data["search"]
-    params = {
-        "query": fts5_expression(query_terms(search["text"])),
-        "ws": floor.ws,
-        "limit": search["limit"],
-    }
+    params = search_params(floor.ws, query_terms(search["text"]), search["limit"])
     at_least = _hits_at_least(ctx)
     return Case(
         lambda: floor.search(params),

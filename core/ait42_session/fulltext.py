@@ -8,13 +8,19 @@ found as written. Every term must match (AND). FTS5 operators in the text (``AND
 
 ``match`` is the same search as a scan of one text, for the JSON store (which has no index):
 whether every term occurs, and the snippet FTS5's ``snippet()`` would make of the text.
+
+A term keeps its first ``MAX_TERM_TOKENS`` tokens: outputs are indexed in pieces whose leads
+hold that many tokens less one (``pieces``), so a longer term could not be found across a cut.
 """
 
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
+from collections.abc import Sequence
 
 MAX_TERMS = 64  # longer texts keep their first 64 terms
+MAX_TERM_TOKENS = 64  # a longer term keeps its first 64 tokens
 SNIPPET_TOKENS = 12
 _TOKEN = re.compile(r"[^\W_]+")
 
@@ -44,11 +50,16 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(fold(text))
 
 
+def token_spans(text: str) -> list[tuple[int, int]]:
+    """Where each token of ``text`` begins and ends (positions in ``text``)."""
+    return [m.span() for m in _TOKEN.finditer(fold(text))]
+
+
 def query_terms(text: str) -> list[tuple[str, ...]]:
     """The user's text as terms, each a tuple of tokens; empty when nothing is searchable."""
     terms: list[tuple[str, ...]] = []
     for word in text.split():
-        term = tuple(tokens(word))
+        term = tuple(tokens(word)[:MAX_TERM_TOKENS])
         if term and term not in terms:
             terms.append(term)
         if len(terms) == MAX_TERMS:
@@ -75,10 +86,15 @@ _Hit = tuple[int, int, int]
 
 
 def match(
-    doc: str, terms: list[tuple[str, ...]], prefix: bool = False
+    doc: str,
+    terms: list[tuple[str, ...]],
+    prefix: bool = False,
+    pieces: Sequence[tuple[int, int]] | None = None,
 ) -> tuple[int, str] | None:
     """(occurrences, snippet) when every term occurs in ``doc``; None otherwise. With
-    ``prefix``, the last token of the last term matches any word it begins."""
+    ``prefix``, the last token of the last term matches any word it begins. With ``pieces``
+    (``(begin, end)`` ranges of ``doc``, as ``pieces.pieces`` indexes an output), the
+    occurrences are those of the piece holding the most."""
     folded = fold(doc)  # same length as doc: spans fit the original text
     spans = [m.span() for m in _TOKEN.finditer(folded)]
     words = [folded[start:end] for start, end in spans]
@@ -100,7 +116,24 @@ def match(
             return None
         found += [(i, i + size, number) for i in starts]
     found.sort()
-    return len(found), _snippet(doc, spans, found)
+    occurrences = len(found) if pieces is None else _best_piece(spans, found, pieces)
+    return occurrences, _snippet(doc, spans, found)
+
+
+def _best_piece(
+    spans: list[tuple[int, int]], found: list[_Hit], pieces: Sequence[tuple[int, int]]
+) -> int:
+    """The most occurrences (of any term) wholly inside one of ``pieces``."""
+    starts = [spans[begin][0] for begin, _, _ in found]  # sorted: found is
+    best = 0
+    for begin, end in pieces:
+        count = 0
+        for k in range(bisect_left(starts, begin), len(found)):
+            if starts[k] >= end:
+                break
+            count += spans[found[k][1] - 1][1] <= end
+        best = max(best, count)
+    return best
 
 
 def _window_score(found: list[_Hit], start: int, size: int) -> tuple[int, int, int]:

@@ -33,6 +33,7 @@ from .errors import (
     ValidationError,
 )
 from .models import ChatMessage, WorktreeInstance, WorktreeSession
+from .pieces import pieces
 from .queries import SearchHit, SessionFilters, SessionSort, SessionSummary
 from .queries import check_page, check_query, filter_sort_page
 from .timestamps import now_rfc3339
@@ -221,8 +222,9 @@ class JsonSessionRepository:
         """Every task, message and output holding all terms of ``text``, best first; with
         ``prefix``, the last word also matches the words it begins.
 
-        A linear scan: rank is minus the number of term occurrences (lower is better); ties
-        keep the session order of ``get_all_sessions``, then task, messages, outputs.
+        A linear scan: rank is minus the number of term occurrences (lower is better), in an
+        output those of its best piece (``pieces``); ties keep the session order of
+        ``get_all_sessions``, then task, messages, outputs.
         """
         workspace = require_workspace_path(workspace_path)
         text, limit = require_search(text, limit)
@@ -232,7 +234,10 @@ class JsonSessionRepository:
         hits: list[SearchHit] = []
         for session in self.get_all_sessions(workspace):
             for kind, doc, ids in _documents(session):
-                hit = fulltext.match(doc, terms, bool(prefix))
+                in_pieces = None
+                if kind == "output":  # ranked by its best piece, as the database indexes it
+                    in_pieces = [(p.lead, p.end) for p in pieces(doc)]
+                hit = fulltext.match(doc, terms, bool(prefix), in_pieces)
                 if hit is not None:
                     occurrences, snippet = hit
                     hits.append(

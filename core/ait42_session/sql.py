@@ -118,10 +118,17 @@ def instance_columns(output: str) -> str:
     i.lines_added, i.lines_deleted, i.runtime, i.model, i.runtime_label, i.extra"""
 
 
-# A BLOB output is a zstd frame (stored_text); only those cost a call into Python.
-INSTANCE_COLUMNS = instance_columns(
-    "CASE WHEN typeof(i.output) = 'blob' THEN ait42_unpack(i.output) ELSE i.output END"
-)
+# An output is its pieces joined in order (migration 0010); instances.output is NULL for none.
+# A BLOB piece is a zstd frame (stored_text); only those cost a call into Python.
+PIECES_PER_OUTPUT = 1_048_576  # a piece's pk is its instance's pk * this + its number
+OUTPUT_TEXT = f"""CASE WHEN i.output IS NULL THEN NULL ELSE (
+    SELECT coalesce(group_concat(
+        CASE WHEN typeof(p.body) = 'blob' THEN ait42_unpack(p.body) ELSE p.body END,
+        '' ORDER BY p.pk), '')
+    FROM output_pieces AS p
+    WHERE p.pk BETWEEN i.pk * {PIECES_PER_OUTPUT} AND i.pk * {PIECES_PER_OUTPUT} + {PIECES_PER_OUTPUT - 1}
+) END"""
+INSTANCE_COLUMNS = instance_columns(OUTPUT_TEXT)
 
 # A session's instances and messages are written as sets: staged in a temporary table (one
 # row per statement there, where nothing is indexed), then moved into place by one statement.
@@ -178,10 +185,34 @@ WHERE (worktree_path, branch, agent_name, status, tmux_session_id, output, start
        excluded.model, excluded.runtime_label, excluded.extra)""",
 )
 
-# What a replaced session's outputs are now, so that unchanged ones are kept as stored.
-STORED_OUTPUTS = (
-    "SELECT instance_id, output FROM instances WHERE session_pk = :session_pk"
+# The pieces a replaced session's outputs have now (number, size, digest), so that the
+# unchanged ones are kept as stored; instances without an output or pieces have one NULL row.
+STORED_PIECES = f"""
+SELECT i.instance_id, p.number, p.size, p.digest
+FROM instances AS i LEFT JOIN output_pieces AS p
+    ON p.pk BETWEEN i.pk * {PIECES_PER_OUTPUT} AND i.pk * {PIECES_PER_OUTPUT} + {PIECES_PER_OUTPUT - 1}
+WHERE i.session_pk = :session_pk ORDER BY i.instance_id, p.pk"""
+
+# The pks of the instances of a set of sessions, by (session pk, instance id).
+INSTANCE_PKS = """
+SELECT session_pk, instance_id, pk FROM instances
+WHERE session_pk IN (SELECT value FROM json_each(:pks))"""
+
+PIECES = _staged(
+    "output_pieces",
+    "pk, number, start, size, digest, lead, body",
+    """ON CONFLICT (pk) DO UPDATE SET number = excluded.number, start = excluded.start,
+    size = excluded.size, digest = excluded.digest, lead = excluded.lead, body = excluded.body""",
 )
+
+# An output's pieces from :first_pk on, where it now has fewer (or is rewritten from there).
+DELETE_PIECES_FROM = """
+DELETE FROM output_pieces WHERE pk BETWEEN :first_pk AND :last_pk"""
+
+# The last piece of an output (an append rewrites it and adds new ones).
+LAST_PIECE = """
+SELECT number, start, lead, body FROM output_pieces
+WHERE pk BETWEEN :first_pk AND :last_pk ORDER BY pk DESC LIMIT 1"""
 
 DELETE_INSTANCES_NOT_IN = """
 DELETE FROM instances WHERE session_pk = :session_pk
@@ -190,10 +221,11 @@ DELETE FROM instances WHERE session_pk = :session_pk
 SET_INSTANCE_STATUS = """
 UPDATE instances SET status = :status WHERE session_pk = :session_pk AND instance_id = :instance_id"""
 
-INSTANCE_OUTPUT = """
-SELECT pk, output FROM instances WHERE session_pk = :session_pk AND instance_id = :instance_id"""
+INSTANCE_PK = """
+SELECT pk FROM instances WHERE session_pk = :session_pk AND instance_id = :instance_id"""
 
-SET_OUTPUT = "UPDATE instances SET output = :output WHERE pk = :pk"
+# An output never set becomes text (its pieces hold it).
+MARK_OUTPUT = "UPDATE instances SET output = '' WHERE pk = :pk AND output IS NULL"
 
 # Children of a set of sessions, passed as one JSON array: one statement for any number of
 # sessions, and no placeholder list to outgrow SQLite's variable limit.
@@ -315,12 +347,32 @@ FROM fts_messages JOIN chat_messages AS m ON m.pk = fts_messages.rowid
 WHERE fts_messages MATCH :query AND s.workspace_hash = :ws
 ORDER BY bm25(fts_messages) LIMIT :limit"""
 
-SEARCH_OUTPUTS = """
-SELECT fts_outputs.rowid, s.id, NULL, i.instance_id, bm25(fts_outputs)
-FROM fts_outputs JOIN instances AS i ON i.pk = fts_outputs.rowid
+# Outputs are indexed in pieces (migration 0010), each ranked by its best piece: the least
+# bm25 of its pieces for any of the terms (:any, ORed; FTS5's rank column is bm25, which an
+# aggregate may read where the bm25() call is refused). Which outputs match is decided over
+# the whole output: with one term, the pieces holding it; with more, the outputs each term
+# has a piece in (:matched, from matched_outputs; NULL with one term).
+SEARCH_OUTPUTS = f"""
+SELECT i.pk, s.id, NULL, i.instance_id, best.rank
+FROM (SELECT rowid / {PIECES_PER_OUTPUT} AS instance_pk, min(rank) AS rank
+      FROM fts_outputs WHERE fts_outputs MATCH :any GROUP BY 1) AS best
+    JOIN instances AS i ON i.pk = best.instance_pk
     JOIN sessions AS s ON s.pk = i.session_pk
-WHERE fts_outputs MATCH :query AND s.workspace_hash = :ws
-ORDER BY bm25(fts_outputs) LIMIT :limit"""
+WHERE s.workspace_hash = :ws
+    AND (:matched IS NULL OR i.pk IN (SELECT value FROM json_each(:matched)))
+ORDER BY best.rank, i.pk LIMIT :limit"""
+
+
+def matched_outputs(terms: int) -> str:
+    """The statement listing the outputs (instance pks) of workspace :ws that hold every one
+    of ``terms`` terms (:term0, :term1, ...), each perhaps in another piece."""
+    each = [
+        f"SELECT rowid / {PIECES_PER_OUTPUT} FROM fts_outputs WHERE fts_outputs MATCH :term{n}"
+        for n in range(terms)
+    ]
+    return f"""
+SELECT i.pk FROM instances AS i JOIN sessions AS s ON s.pk = i.session_pk
+WHERE s.workspace_hash = :ws AND i.pk IN ({" INTERSECT ".join(each)})"""
 
 
 def _snippets(table: str) -> str:
@@ -332,11 +384,11 @@ WHERE {table} MATCH :query AND rowid IN (SELECT value FROM json_each(:rowids))""
 SNIPPETS_TASKS = _snippets("fts_tasks")
 SNIPPETS_MESSAGES = _snippets("fts_messages")
 
-# The output index keeps no text (migration 0007): the kept hits' outputs are read, and
+# The output index keeps no text (migration 0007): the kept hits' outputs are read whole, and
 # scratch_index makes their snippets with the same snippet() call on a private table.
-OUTPUT_TEXTS = """
-SELECT pk, ait42_unpack(output) FROM instances
-WHERE pk IN (SELECT value FROM json_each(:rowids))"""
+OUTPUT_TEXTS = f"""
+SELECT i.pk, {OUTPUT_TEXT} FROM instances AS i
+WHERE i.pk IN (SELECT value FROM json_each(:rowids))"""
 
 SCRATCH_TABLE = (
     "CREATE VIRTUAL TABLE scratch USING fts5(text, tokenize='unicode61 remove_diacritics 0')"
@@ -354,13 +406,14 @@ class SearchKind(NamedTuple):
     search: str
     snippets: str | None
     texts: str | None = None
+    in_pieces: bool = False  # indexed in pieces: several terms match by ``matched_outputs``
 
 
 # In the order hits of equal rank are returned.
 SEARCHES = (
     SearchKind("task", SEARCH_TASKS, SNIPPETS_TASKS),
     SearchKind("message", SEARCH_MESSAGES, SNIPPETS_MESSAGES),
-    SearchKind("output", SEARCH_OUTPUTS, None, OUTPUT_TEXTS),
+    SearchKind("output", SEARCH_OUTPUTS, None, OUTPUT_TEXTS, in_pieces=True),
 )
 
 REBUILD_FTS = [
@@ -368,7 +421,7 @@ REBUILD_FTS = [
     "INSERT INTO fts_messages (fts_messages) VALUES ('rebuild')",
     # contentless: emptied, then filled from the stored outputs
     "INSERT INTO fts_outputs (fts_outputs) VALUES ('delete-all')",
-    "INSERT INTO fts_outputs (rowid, output) SELECT pk, ait42_unpack(output) FROM instances",
+    "INSERT INTO fts_outputs (rowid, output) SELECT pk, lead || ait42_unpack(body) FROM output_pieces",
 ]
 
 # Merging each full-text index into one segment drops the words of deleted and replaced text

@@ -28,7 +28,7 @@ from .checks import (
 from .db import Database
 from .duplicates import DuplicateGroup, group_of
 from .errors import AlreadyExistsError, NotFoundError, ValidationError
-from .fulltext import fts5_expression, query_terms
+from .fulltext import query_terms
 from .models import I64_MAX, ChatMessage, WorktreeSession
 from .queries import (
     DateBound,
@@ -356,15 +356,15 @@ class SqliteSessionRepository:
 
         def work(con: apsw.Connection) -> None:
             pk = _pk(con, ws, session_id)
-            found = None
+            instance_pk = None
             if 0 <= instance_id <= I64_MAX:  # no stored instance can have another
                 params = {"session_pk": pk, "instance_id": instance_id}
-                found = con.execute(sql.INSTANCE_OUTPUT, params).fetchone()
-            if found is None:
+                instance_pk = con.execute(sql.INSTANCE_PK, params).get
+            if instance_pk is None:
                 raise NotFoundError(
                     f"instance {instance_id} not found in session {session_id!r}"
                 )
-            sqlite_rows.append_output(con, *found, text)
+            sqlite_rows.append_output(con, instance_pk, text)
             con.execute(sql.TOUCH_SESSION, sqlite_rows.touch_params(pk, now))
 
         self._pool.write(work)
@@ -452,8 +452,7 @@ class SqliteSessionRepository:
         terms = query_terms(text)
         if not terms or limit == 0:
             return []
-        expression = fts5_expression(terms, prefix=bool(prefix))
-        params = {"query": expression, "ws": ws, "limit": min(limit, I64_MAX)}
+        params = sqlite_rows.search_params(ws, terms, limit, bool(prefix))
 
         def work(con: apsw.Connection) -> list[SearchHit]:
             return [

@@ -21,6 +21,7 @@ import apsw
 import msgspec
 
 from . import scratch_index, sql
+from .fulltext import fts5_expression
 from .models import I64_MAX, ChatMessage, WorktreeInstance, WorktreeSession
 from .queries import (
     CheckedQuery,
@@ -29,7 +30,8 @@ from .queries import (
     joined_agent_names,
     text_matches,
 )
-from .stored_text import pack, unpack
+from .pieces import pieces
+from .stored_text import StoredPiece, digest, stored_pieces, unpack
 from .timestamps import to_instant_ns
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "trigram_params",
     "session_from_row",
     "summary_from_row",
+    "search_params",
     "search_rows",
     "search_hit",
     "sessions_from_rows",
@@ -49,7 +52,7 @@ __all__ = [
     "insert_session",
     "insert_sessions",
     "replace_session",
-    "stored_outputs",
+    "stored_piece_digests",
     "append_output",
     "write_children",
     "upsert_rows",
@@ -128,12 +131,14 @@ def session_params(
 
 
 def instance_params(
-    pk: int, instance: WorktreeInstance, *, packed: bool = True, stored: Any = None
+    pk: int, instance: WorktreeInstance, *, in_pieces: bool = True
 ) -> dict[str, Any]:
-    """The instance row's parameters; the output compressed as SQLite keeps it
-    (``stored_text.pack``, which keeps ``stored``, the output stored now, when it is the same
-    text), or as it is with ``packed=False`` (PostgreSQL compresses its own).
-    """
+    """The instance row's parameters. ``in_pieces`` (SQLite): the output column only says
+    whether there is one (NULL or ''), its text goes to ``output_pieces`` (``piece_params``);
+    otherwise it is the text itself (PostgreSQL, which compresses its own)."""
+    output = instance.output
+    if in_pieces and output is not None:
+        output = ""
     return {
         "session_pk": pk,
         "instance_id": instance.instance_id,
@@ -142,7 +147,7 @@ def instance_params(
         "agent_name": instance.agent_name,
         "status": instance.status,
         "tmux_session_id": instance.tmux_session_id,
-        "output": pack(instance.output, stored) if packed else instance.output,
+        "output": output,
         "start_time": instance.start_time,
         "end_time": instance.end_time,
         "files_changed": instance.files_changed,
@@ -153,6 +158,21 @@ def instance_params(
         "runtime_label": instance.runtime_label,
         "extra": _extra(instance.extra),
     }
+
+
+def piece_params(instance_pk: int, piece: StoredPiece) -> dict[str, Any]:
+    """A row of ``output_pieces``: one piece of instance ``instance_pk``'s output."""
+    return {
+        "pk": instance_pk * sql.PIECES_PER_OUTPUT + piece.number,
+        "number": piece.number, "start": piece.start, "size": piece.size,
+        "digest": piece.digest, "lead": piece.lead, "body": piece.body,
+    }  # fmt: skip
+
+
+def _piece_range(instance_pk: int, first: int = 0) -> dict[str, int]:
+    """The pks of instance ``instance_pk``'s pieces from number ``first`` on."""
+    base = instance_pk * sql.PIECES_PER_OUTPUT
+    return {"first_pk": base + first, "last_pk": base + sql.PIECES_PER_OUTPUT - 1}
 
 
 def message_params(pk: int, position: int, message: ChatMessage) -> dict[str, Any]:
@@ -227,15 +247,38 @@ def _search_candidate(kind: str, row: Sequence[Any]) -> tuple[str, Sequence[Any]
     return kind, row
 
 
+def search_params(
+    ws: str, terms: list[tuple[str, ...]], limit: int, prefix: bool = False
+) -> dict[str, Any]:
+    """The parameters of ``search_rows`` for query ``terms`` (``fulltext.query_terms``) in
+    workspace ``ws``: every term (``query``, ANDed), any of them (``any``, ORed: an output's
+    pieces are ranked by it), and each alone (``term0``..., ``terms`` of them)."""
+    expressions = [
+        fts5_expression([term], prefix=prefix and n == len(terms) - 1)
+        for n, term in enumerate(terms)
+    ]
+    params: dict[str, Any] = {f"term{n}": e for n, e in enumerate(expressions)}
+    params.update(
+        query=fts5_expression(terms, prefix=prefix), any=" OR ".join(expressions),
+        ws=ws, limit=min(limit, I64_MAX), terms=len(terms), matched=None,
+    )  # fmt: skip
+    return params
+
+
 def search_rows(
     con: Any, params: dict[str, Any]
 ) -> list[tuple[str, Sequence[Any], Any]]:
     """``(kind, row, snippet)`` of the ``params["limit"]`` best hits of every kind: each
     kind's search statement, a stable merge by rank, then its snippets for the hits kept only
-    (``params``: ``query``, ``ws``, ``limit``)."""
+    (``params``: from ``search_params``)."""
+    params = dict(params)
+    if params["terms"] > 1:  # outputs holding each term, perhaps in different pieces
+        matched = con.execute(sql.matched_outputs(params["terms"]), params).fetchall()
+        params["matched"] = sql.pk_list(pk for (pk,) in matched) if matched else None
     found = [
         _search_candidate(kind.kind, row)
         for kind in sql.SEARCHES
+        if not (kind.in_pieces and params["terms"] > 1 and params["matched"] is None)
         for row in con.execute(kind.search, params)
     ]
     found.sort(key=lambda candidate: candidate[1][4])  # by rank
@@ -381,6 +424,20 @@ def _insert_children(
         _index_text(con, pk, session)
     upsert_rows(con, sql.INSTANCES, instances)
     upsert_rows(con, sql.MESSAGES, messages)
+    outputs = [(pk, i) for pk, session in stored for i in session.instances if i.output]
+    if outputs:
+        pks = _instance_pks(con, [pk for pk, _ in stored])
+        upsert_rows(con, sql.PIECES, [
+            piece_params(pks[pk, i.instance_id], piece)
+            for pk, i in outputs
+            for piece in stored_pieces(i.output or "")
+        ])  # fmt: skip
+
+
+def _instance_pks(con: apsw.Connection, session_pks: list[int]) -> dict[tuple[int, int], int]:
+    """The pk of each instance of those sessions, by (session pk, instance id)."""
+    rows = con.execute(sql.INSTANCE_PKS, {"pks": sql.pk_list(session_pks)})
+    return {(session_pk, instance_id): pk for session_pk, instance_id, pk in rows}
 
 
 def move_sessions(
@@ -410,27 +467,67 @@ def replace_session(
 ) -> None:
     """Make the stored session ``pk`` equal ``session`` whole, keeping its place (pk)."""
     con.execute(sql.UPDATE_SESSION, {**session_params(session, ws), "pk": pk})
-    write_children(con, pk, session, stored_outputs(con, pk))
+    write_children(con, pk, session, stored_piece_digests(con, pk))
     con.execute(sql.DELETE_TRIGRAMS, {"pk": pk})
     _index_text(con, pk, session)
 
 
-def stored_outputs(con: Any, pk: int) -> dict[int, Any]:
-    """The outputs stored now for session ``pk``, as stored, by instance id."""
-    return dict(con.execute(sql.STORED_OUTPUTS, {"session_pk": pk}))
+def stored_piece_digests(con: Any, pk: int) -> dict[int, list[tuple[int, bytes]]]:
+    """The pieces stored now for session ``pk``'s outputs, as (size, digest) in order, by
+    instance id."""
+    stored: dict[int, list[tuple[int, bytes]]] = {}
+    for instance_id, number, size, piece_digest in con.execute(
+        sql.STORED_PIECES, {"session_pk": pk}
+    ):
+        kept = stored.setdefault(instance_id, [])
+        if number is not None:
+            kept.append((size, piece_digest))
+    return stored
 
 
-def append_output(con: apsw.Connection, pk: int, stored: Any, text: str) -> None:
-    """Add ``text`` at the end of the output of instance ``pk`` (stored now as ``stored``)."""
-    output = (unpack(stored) or "") + text
-    con.execute(sql.SET_OUTPUT, {"pk": pk, "output": pack(output)})
+def append_output(con: apsw.Connection, instance_pk: int, text: str) -> None:
+    """Add ``text`` at the end of instance ``instance_pk``'s output: its last piece is
+    rewritten and new ones added, so the cost is the last piece and ``text``."""
+    con.execute(sql.MARK_OUTPUT, {"pk": instance_pk})
+    if not text:
+        return
+    window, start, number, offset = text, 0, 0, 0
+    last = con.execute(sql.LAST_PIECE, _piece_range(instance_pk)).fetchone()
+    if last is not None:
+        number, piece_start, lead, body = last
+        window, start, offset = lead + unpack(body) + text, len(lead), piece_start - len(lead)
+    upsert_rows(con, sql.PIECES, [
+        piece_params(instance_pk, piece)
+        for piece in stored_pieces(window, start, number, offset)
+    ])  # fmt: skip
+
+
+def _changed_pieces(
+    text: str, stored: list[tuple[int, bytes]]
+) -> tuple[int, list[StoredPiece]]:
+    """(number of the first piece of ``text`` that differs from ``stored``, the pieces from
+    there on); unchanged pieces are hashed, never compressed."""
+    count = 0
+    for number, piece in enumerate(pieces(text)):
+        if number < len(stored):
+            size, stored_digest = stored[number]
+            body = text[piece.start : piece.end]
+            if len(body) == size and digest(body.encode("utf-8")) == stored_digest:
+                count = number + 1
+                continue
+        return number, list(stored_pieces(text, piece.start, number))
+    return count, []
 
 
 def write_children(
-    con: apsw.Connection, pk: int, session: WorktreeSession, stored: dict[int, Any]
+    con: apsw.Connection,
+    pk: int,
+    session: WorktreeSession,
+    stored: dict[int, list[tuple[int, bytes]]],
 ) -> None:
     """Make the stored children equal the session's, rewriting only rows that differ;
-    ``stored``: the outputs stored now (``stored_outputs``), kept where unchanged."""
+    ``stored``: the outputs' pieces stored now (``stored_piece_digests``), kept from the
+    start up to the first that changed."""
     con.execute(
         sql.DELETE_INSTANCES_NOT_IN,
         {
@@ -438,14 +535,8 @@ def write_children(
             "keep": sql.pk_list(i.instance_id for i in session.instances),
         },
     )
-    upsert_rows(
-        con,
-        sql.INSTANCES,
-        [
-            instance_params(pk, i, stored=stored.get(i.instance_id))
-            for i in session.instances
-        ],
-    )
+    upsert_rows(con, sql.INSTANCES, [instance_params(pk, i) for i in session.instances])
+    _write_pieces(con, pk, session, stored)
     con.execute(
         sql.DELETE_MESSAGES_FROM, {"session_pk": pk, "count": len(session.chat_history)}
     )
@@ -454,6 +545,31 @@ def write_children(
         sql.MESSAGES,
         [message_params(pk, n, m) for n, m in enumerate(session.chat_history)],
     )
+
+
+def _write_pieces(
+    con: apsw.Connection,
+    pk: int,
+    session: WorktreeSession,
+    stored: dict[int, list[tuple[int, bytes]]],
+) -> None:
+    """Rewrite each output's pieces from the first that changed on, and drop those past its
+    new end."""
+    pks: dict[tuple[int, int], int] | None = None
+    rows = []
+    for instance in session.instances:
+        before = stored.get(instance.instance_id, [])
+        first, changed = _changed_pieces(instance.output or "", before)
+        if not changed and first >= len(before):
+            continue
+        if pks is None:
+            pks = _instance_pks(con, [pk])
+        instance_pk = pks[pk, instance.instance_id]
+        rows += [piece_params(instance_pk, piece) for piece in changed]
+        ends = first + len(changed)
+        if ends < len(before):
+            con.execute(sql.DELETE_PIECES_FROM, _piece_range(instance_pk, ends))
+    upsert_rows(con, sql.PIECES, rows)
 
 
 def upsert_rows(

@@ -1,4 +1,11 @@
-"""Agent output as the SQLite store keeps it: zstd-compressed when that is worth it.
+"""Agent output as the SQLite store keeps it: in pieces, each zstd-compressed when that is
+worth it.
+
+An output is stored as its pieces (``pieces``: cut where a grown output keeps its cuts), one
+row each in ``output_pieces`` (migration 0010) with its place, its length, a digest of its
+text, the lead the index holds with it, and its text (``pack``). A save compares digests and
+rewrites from the first piece that changed; an append rewrites the last piece and adds new
+ones (``StoredPiece``, ``stored_pieces``).
 
 Outputs are the bulk of a session (tens to hundreds of KB of logs each), and text compresses
 well, so an output of ``COMPRESS_FROM`` bytes or more is stored as a zstd frame (a BLOB);
@@ -14,13 +21,27 @@ both (``register_functions``). Writes compress in Python, where the text is at h
 
 from __future__ import annotations
 
+import hashlib
 import threading
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, NamedTuple
 
 import apsw
+import apsw.ext
 import zstandard
 
-__all__ = ["COMPRESS_FROM", "DamagedOutput", "pack", "unpack", "register_functions"]
+from .pieces import pieces
+
+__all__ = [
+    "COMPRESS_FROM",
+    "DamagedOutput",
+    "StoredPiece",
+    "digest",
+    "pack",
+    "stored_pieces",
+    "unpack",
+    "register_functions",
+]
 
 COMPRESS_FROM = 512  # bytes of UTF-8; below this a frame's header eats most of the gain
 LEVEL = 3  # zstd's default: 2.7x on generated agent output, about 1 ms per 200 KB here
@@ -62,13 +83,7 @@ def pack(text: str | None, stored: Any = None) -> str | bytes | None:
     data = text.encode("utf-8")
     if stored is not None and _holds(stored, text, data):
         return stored
-    if len(data) < COMPRESS_FROM:
-        return text
-    frame = _compressor().compress(data)
-    if len(frame) >= len(data):
-        return text
-    _remember(frame, text)
-    return frame
+    return _packed(text, data)
 
 
 # The output index's triggers ask ait42_unpack for the text of each frame just written; the
@@ -76,7 +91,7 @@ def pack(text: str | None, stored: Any = None) -> str | bytes | None:
 # Keyed by length, so a read's unpack costs a dict lookup, and bytes are compared only on a
 # length match. A frame is only ever the compression of its text, so an equal frame is the
 # same text.
-RECENT_FRAMES = 16
+RECENT_FRAMES = 256  # a save of many pieces is indexed by one statement after all are packed
 
 
 def _remember(frame: bytes, text: str) -> None:
@@ -126,11 +141,68 @@ def unpack(value: Any) -> Any:
         ) from exc
 
 
+def digest(data: bytes) -> bytes:
+    """What tells a stored piece unchanged without reading it: 16 bytes of SHA-256 of its
+    UTF-8 (a change detector, fast in hardware; not a security boundary)."""
+    return hashlib.sha256(data).digest()[:16]
+
+
+class StoredPiece(NamedTuple):
+    """One piece of an output as ``output_pieces`` holds it."""
+
+    number: int
+    start: int  # where it begins in the output, in characters
+    size: int  # its length in characters
+    digest: bytes
+    lead: str  # the tokens before it that the index holds with it
+    body: str | bytes  # its text, or a zstd frame of it (``pack``)
+
+
+def stored_pieces(
+    window: str, start: int = 0, number: int = 0, offset: int = 0
+) -> Iterator[StoredPiece]:
+    """The pieces of ``window`` from ``start`` on, as stored, numbered from ``number``.
+
+    ``window`` is the output, or the part of it from the stored lead of the piece at
+    ``start`` on; ``offset`` is where ``window`` begins in the output.
+    """
+    for n, piece in enumerate(pieces(window, start), number):
+        text = window[piece.start : piece.end]
+        data = text.encode("utf-8")
+        yield StoredPiece(
+            n, offset + piece.start, len(text), digest(data),
+            window[piece.lead : piece.start], _packed(text, data),
+        )  # fmt: skip
+
+
+def _packed(text: str, data: bytes) -> str | bytes:
+    if len(data) < COMPRESS_FROM:
+        return text
+    frame = _compressor().compress(data)
+    if len(frame) >= len(data):
+        return text
+    _remember(frame, text)
+    return frame
+
+
+def _output_pieces(output: Any = None) -> Iterator[StoredPiece]:
+    """The table-valued function ``ait42_output_pieces(output)`` (migration 0010): the pieces
+    of a stored output value (TEXT or a zstd frame), as stored."""
+    text = unpack(output)
+    if text is not None:
+        yield from stored_pieces(text)
+
+
+_output_pieces.columns = StoredPiece._fields  # type: ignore[attr-defined]
+_output_pieces.column_access = apsw.ext.VTColumnAccess.By_Index  # type: ignore[attr-defined]
+
+
 def register_functions(con: apsw.Connection) -> None:
     """Make ``ait42_pack`` and ``ait42_unpack`` callable on ``con``, from queries, views and
     triggers alike (innocuous: each reads nothing but its argument, so ``trusted_schema=OFF``
-    allows them)."""
+    allows them), and ``ait42_output_pieces`` from queries."""
     for name, function in (("ait42_pack", pack), ("ait42_unpack", unpack)):
         con.create_scalar_function(
             name, function, 1, deterministic=True, flags=apsw.SQLITE_INNOCUOUS
         )
+    apsw.ext.make_virtual_module(con, "ait42_output_pieces", _output_pieces)

@@ -90,7 +90,7 @@ def write_children(
     with con.cursor() as cur:
         if session.instances:
             cur.executemany(sql.UPSERT_INSTANCE, [
-                {**sqlite_rows.instance_params(pk, i, packed=False), "output_words": words(i.output)}
+                {**sqlite_rows.instance_params(pk, i, in_pieces=False), "output_words": words(i.output)}
                 for i in session.instances
             ])  # fmt: skip
         count = len(session.chat_history)
