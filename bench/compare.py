@@ -162,7 +162,8 @@ class Runner:
         for backend in KNOWN_BACKENDS:
             (self.pyperf_dir / f"{backend}-n{n}.json").unlink(missing_ok=True)
         reads_first = sorted(
-            config.scenarios, key=lambda s: SCENARIOS[s].kind != "read"
+            config.scenarios,
+            key=lambda s: (SCENARIOS[s].kind != "read", SCENARIOS[s].leaves_text_behind),
         )
         try:
             for scenario in reads_first:

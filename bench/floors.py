@@ -30,6 +30,7 @@ from ait42_session.queries import joined_agent_names
 from ait42_session.workspace import spelled_hashes
 from ait42_session.stored_text import StoredPiece, register_functions, stored_pieces, unpack
 from ait42_session.sqlite_rows import (
+    append_output,
     stored_text_matches,
     instance_params,
     piece_params,
@@ -301,6 +302,20 @@ class SqlFloor:
                 {"session_pk": self.pk(session_id), "count": count},
             )
         )
+
+    def append_output(self, session_id: str, instance_id: int, text: str) -> None:
+        """The statements of ``append_instance_output``: the last piece and what follows."""
+
+        def work() -> None:
+            pk = self.pk(session_id)
+            params = {"session_pk": pk, "instance_id": instance_id}
+            instance_pk = self.scalar(sql.INSTANCE_PK, params)
+            if instance_pk is None:
+                raise AssertionError("instance not found")
+            append_output(self.con, instance_pk, text)
+            self.con.execute(sql.TOUCH_SESSION, touch_params(pk, NOW))
+
+        self.write(work)
 
     def set_status(self, session_id: str, instance_id: int, status: str) -> None:
         def work() -> None:

@@ -92,6 +92,18 @@ class JsonFloor:
 
         self.rewrite(change)
 
+    def append_output(self, session_id: str, instance_id: int, text: str) -> None:
+        def change(records: Records) -> Records:
+            session = records[_position(records, session_id)]
+            instance = next(
+                i for i in session.instances if i.instance_id == instance_id
+            )
+            instance.output = (instance.output or "") + text
+            session.updated_at = NOW
+            return records
+
+        self.rewrite(change)
+
     def set_status(self, session_id: str, instance_id: int, status: str) -> None:
         def change(records: Records) -> Records:
             session = records[_position(records, session_id)]

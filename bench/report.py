@@ -314,7 +314,9 @@ opening the store at most {FIRST_WRITE_TARGET:g}x a steady one. Percentiles are 
 values (each the mean of its loop's calls). The first call is one sample per size: the
 probe's, in a fresh process that has just opened the store. Scenarios whose case writes once
 while it opens show none.
-`stream_output` is the editor saving a running session whose 200 KB agent output grew by 1 KB.
+`stream_output` is the editor saving a running session whose 200 KB agent output grew by 1 KB
+(`stream_large`: 2 MB, `stream_huge`: 20 MB); `append_output` adds the same 1 KB through
+`append_instance_output`.
 
 {table}
 

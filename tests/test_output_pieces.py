@@ -20,9 +20,18 @@ from test_sqlite_store import assert_forgotten, fresh_searches, old_database
 
 # Text with long and short lines, runs without whitespace, and non-ASCII words.
 _words = st.sampled_from(["alpha", "beta", "ü", "日本語", "x" * 40, "a.b.c", "🙂", "\t"])
-_texts = st.lists(
-    st.tuples(_words, st.sampled_from([" ", "\n", "", "  "])), max_size=3000
+_units = st.lists(
+    st.tuples(_words, st.sampled_from([" ", "\n", "", "  "])), min_size=1, max_size=40
 ).map(lambda parts: "".join(w + sep for w, sep in parts))
+
+
+@st.composite
+def _texts(draw: st.DrawFn) -> str:
+    """Texts of up to four pieces and more: a random unit of words repeated to a random
+    length (random texts alone would rarely reach one cut)."""
+    unit = draw(_units)
+    length = draw(st.integers(0, 4)) * PIECE_CHARS + draw(st.integers(0, PIECE_CHARS))
+    return (unit * (length // len(unit) + 1))[:length]
 
 
 def _cuts(text: str) -> list[tuple[int, int]]:
@@ -30,7 +39,7 @@ def _cuts(text: str) -> list[tuple[int, int]]:
 
 
 @settings(max_examples=60, deadline=None)
-@given(_texts, _texts)
+@given(_texts(), _texts())
 def test_pieces_cover_the_text_and_a_grown_text_keeps_every_cut_but_the_last(
     text: str, more: str
 ) -> None:
@@ -38,11 +47,14 @@ def test_pieces_cover_the_text_and_a_grown_text_keeps_every_cut_but_the_last(
     assert "".join(text[a:b] for a, b in cuts) == text
     assert all(b - a >= PIECE_CHARS or b == len(text) for a, b in cuts)
     assert all(text[b - 1] in " \n" for _, b in cuts[:-1])
+    # each cut is at the first space or newline that ends a long enough piece
+    first = [text[a + PIECE_CHARS - 1 : b - 1] for a, b in cuts]
+    assert not any(" " in gap or "\n" in gap for gap in first)
     assert _cuts(text + more)[: max(0, len(cuts) - 1)] == cuts[:-1]
 
 
 @settings(max_examples=60, deadline=None)
-@given(_texts)
+@given(_texts())
 def test_a_lead_holds_the_tokens_before_its_piece_and_a_window_finds_the_same(
     text: str,
 ) -> None:

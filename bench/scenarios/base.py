@@ -66,6 +66,8 @@ class Scenario:
     target_ratio: float | None = None  # JSON store / SQLite store, from the seed
     target_ms: float | None = None  # SQLite median at 100 sessions, from the seed
     opens_with_write: bool = False  # its case writes once before the first timed call
+    # it leaves megabytes of output in the main workspace: runs after the other scenarios
+    leaves_text_behind: bool = False
     write_p99_ms: float = 5.0  # issue 11's p99 target for a write (a typical session's)
     notes: dict[str, str] = field(default_factory=dict)
 

@@ -19,9 +19,12 @@ from ..workloads import MAIN_WORKSPACE, Workload, format_time
 __all__ = [
     "SCENARIOS_VERSION",
     "QueryPlan",
+    "STREAM_HUGE_CHARS",
+    "STREAM_LARGE_CHARS",
     "largest_versions",
     "query_plan",
     "scenario_data",
+    "streaming_versions",
 ]
 
 # Bump when query_plan or scenario_data change: cached facts and scenario data are redone.
@@ -108,15 +111,20 @@ def largest_versions(workload: Workload, index: int) -> dict[str, dict[str, Any]
 
 
 STREAM_OUTPUT_CHARS, STREAM_STEP_CHARS = 200_000, 1_000
+STREAM_LARGE_CHARS, STREAM_HUGE_CHARS = 2_000_000, 20_000_000
 
 
-def _streaming(data: dict[str, Any], workload: Workload) -> dict[str, dict[str, Any]]:
-    """``data`` while its agent runs: the first instance's output at 200 KB (``a``) and the
-    same output grown by 1 KB (``b``), as the editor saves it between two reads of the pane.
-    """
-    rng = random.Random(f"stream:{workload.seed}")
+def streaming_versions(
+    data: dict[str, Any], workload: Workload, size: int = STREAM_OUTPUT_CHARS
+) -> dict[str, dict[str, Any]]:
+    """``data`` while its agent runs: the first instance's output at ``size`` characters
+    (``a``) and the same output grown by 1 KB (``b``), as the editor saves it between two
+    reads of the pane. The large sizes are made by each worker (never saved with the
+    scenario data): they are cheap to make and would make that file tens of MB."""
+    seed = f"stream:{workload.seed}" + ("" if size == STREAM_OUTPUT_CHARS else f":{size}")
+    rng = random.Random(seed)
     text = corpus(workload.seed)
-    output = text.output(rng, STREAM_OUTPUT_CHARS)
+    output = text.output(rng, size)
     grown = output + text.output(rng, STREAM_STEP_CHARS)
     versions = {}
     for name, value in (("a", output), ("b", grown)):
@@ -180,7 +188,7 @@ def scenario_data(workload: Workload) -> dict[str, Any]:
         "get": targets["get"],
         "create": targets["create"],
         "update": {"a": update, "b": _changed(update, workload)},
-        "stream": _streaming(streaming, workload),
+        "stream": streaming_versions(streaming, workload),
         "delete": targets["delete"],
         "message": {"session": message_target, "message": message},
         "status": {

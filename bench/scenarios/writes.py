@@ -2,7 +2,8 @@
 
 Every write keeps the store at its stated size: a created session is deleted after the call,
 a deleted one created again, an added message removed (all untimed); updates and status
-changes alternate between two versions, so every timed call really changes something.
+changes alternate between two versions, so every timed call really changes something. The
+streams leave their grown output behind (``leaves_text_behind``: run after the other writes).
 """
 
 from __future__ import annotations
@@ -15,7 +16,12 @@ from ait42_session.sqlite_rows import message_params
 from ..floors import Prepared, SqlFloor
 from ..json_floor import JsonFloor, message_record, session_record
 from .base import Case, Context, Scenario, expect
-from .data import largest_versions
+from .data import (
+    STREAM_HUGE_CHARS,
+    STREAM_LARGE_CHARS,
+    largest_versions,
+    streaming_versions,
+)
 
 __all__ = ["WRITES"]
 
@@ -80,13 +86,21 @@ CREATE_SESSION = Scenario(
 # --- update -----------------------------------------------------------------------------------
 
 
+_LARGE_STREAMS = {"large": STREAM_LARGE_CHARS, "huge": STREAM_HUGE_CHARS}
+
+
 def _version_data(ctx: Context, key: str) -> list[dict[str, Any]]:
     """The two versions an update alternates between, as JSON: ``update``, the stored original
     and the one the editor writes when the session finishes; ``stream``, an output of 200 KB
-    and the same grown by 1 KB; ``largest``, as ``update`` for the store's largest session.
+    and the same grown by 1 KB (``large``: 2 MB, ``huge``: 20 MB); ``largest``, as
+    ``update`` for the store's largest session.
     """
     if key == "largest":
         versions = largest_versions(ctx.workload, ctx.facts["largest"]["index"])
+    elif key in _LARGE_STREAMS:
+        versions = streaming_versions(
+            ctx.data["stream"]["a"], ctx.workload, _LARGE_STREAMS[key]
+        )
     else:
         versions = ctx.data[key]
     return [versions["a"], versions["b"]]
@@ -132,12 +146,72 @@ UPDATE_SESSION = Scenario(
 )  # fmt: skip
 
 
-STREAM_OUTPUT = Scenario(
-    "stream_output", "write", "update_session(ws, session whose 200 KB output grew by 1 KB)",
-    lambda repo, ctx: _update_on_repository(repo, ctx, "stream"),
-    lambda floor, ctx: _update_on_sql_floor(floor, ctx, "stream"),
-    lambda floor, ctx: _update_on_json_floor(floor, ctx, "stream"),
-    opens_with_write=True,
+def _stream(name: str, key: str, size: str, **options: Any) -> Scenario:
+    """The editor's save of a running session whose ``size`` output grew by 1 KB."""
+    return Scenario(
+        name, "write", f"update_session(ws, session whose {size} output grew by 1 KB)",
+        lambda repo, ctx: _update_on_repository(repo, ctx, key),
+        lambda floor, ctx: _update_on_sql_floor(floor, ctx, key),
+        lambda floor, ctx: _update_on_json_floor(floor, ctx, key),
+        opens_with_write=True, **options,
+    )  # fmt: skip
+
+
+STREAM_OUTPUT = _stream("stream_output", "stream", "200 KB")
+STREAM_LARGE = _stream("stream_large", "large", "2 MB", leaves_text_behind=True)
+STREAM_HUGE = _stream("stream_huge", "huge", "20 MB", leaves_text_behind=True)
+
+
+# --- append to an output ----------------------------------------------------------------------
+
+
+def _append_target(ctx: Context) -> tuple[dict[str, Any], int, str]:
+    """The streaming session with its 200 KB output (as stored before each call), the
+    instance, and the 1 KB its agent printed since."""
+    versions = ctx.data["stream"]
+    before, grown = versions["a"], versions["b"]
+    instance = before["instances"][0]
+    step = grown["instances"][0]["output"][len(instance["output"]) :]
+    return before, instance["instanceId"], step
+
+
+def _append_on_repository(repo: Any, ctx: Context) -> Case:
+    data, instance_id, step = _append_target(ctx)
+    before = WorktreeSession.from_json(data)
+    repo.update_session(ctx.workspace, before)
+    return Case(
+        lambda: repo.append_instance_output(ctx.workspace, before.id, instance_id, step),
+        _nothing,
+        after=lambda: repo.update_session(ctx.workspace, before),
+    )
+
+
+def _append_on_sql_floor(floor: SqlFloor, ctx: Context) -> Case:
+    data, instance_id, step = _append_target(ctx)
+    before = Prepared(WorktreeSession.from_json(data), floor.ws)
+    floor.replace(before)
+    return Case(
+        lambda: floor.append_output(before.id, instance_id, step),
+        _floor_answer,
+        after=lambda: floor.replace(before),
+    )
+
+
+def _append_on_json_floor(floor: JsonFloor, ctx: Context) -> Case:
+    data, instance_id, step = _append_target(ctx)
+    before = session_record(data)
+    floor.replace(before)
+    return Case(
+        lambda: floor.append_output(before.id, instance_id, step),
+        _floor_answer,
+        after=lambda: floor.replace(before),
+    )
+
+
+APPEND_OUTPUT = Scenario(
+    "append_output", "write", "append_instance_output(ws, id, instance, 1 KB onto 200 KB)",
+    _append_on_repository, _append_on_sql_floor, _append_on_json_floor,
+    trace_ops=("append_instance_output",), opens_with_write=True,
 )  # fmt: skip
 
 
@@ -271,8 +345,11 @@ WRITES = (
     CREATE_SESSION,
     UPDATE_SESSION,
     STREAM_OUTPUT,
+    APPEND_OUTPUT,
     UPDATE_LARGEST,
     DELETE_SESSION,
     ADD_CHAT_MESSAGE,
     UPDATE_INSTANCE_STATUS,
+    STREAM_LARGE,
+    STREAM_HUGE,
 )

@@ -20,11 +20,11 @@ from typing import NamedTuple
 
 from .fulltext import MAX_TERM_TOKENS, token_spans
 
-__all__ = ["PIECE_CHARS", "LEAD_TOKENS", "Piece", "pieces"]
+__all__ = ["PIECE_CHARS", "LEAD_TOKENS", "Piece", "cuts", "pieces"]
 
 PIECE_CHARS = 16_384  # a 1 KB append re-indexes and recompresses at most about this much
 LEAD_TOKENS = MAX_TERM_TOKENS - 1
-_LEAD_WINDOW = 4_096  # characters looked at first for a lead; widened when they hold too few
+_LEAD_WINDOW = 1_024  # characters looked at first for a lead; widened when they hold too few
 
 
 class Piece(NamedTuple):
@@ -41,10 +41,17 @@ def pieces(text: str, start: int = 0) -> Iterator[Piece]:
     ``text`` may be a window of a longer output that begins at a token (the stored lead of
     the piece at ``start``): leads are found inside it, and none reaches before it.
     """
+    for begin, end in cuts(text, start):
+        yield Piece(_lead(text, begin), begin, end)
+
+
+def cuts(text: str, start: int = 0) -> Iterator[tuple[int, int]]:
+    """Where the pieces of ``text`` from ``start`` begin and end, without their leads (what a
+    save compares with the stored pieces)."""
     size = len(text)
     while start < size:
         end = _cut(text, start)
-        yield Piece(_lead(text, start), start, end)
+        yield start, end
         start = end
 
 
@@ -52,8 +59,11 @@ def _cut(text: str, start: int) -> int:
     """Where the piece beginning at ``start`` ends: after the first space or newline at or
     past ``PIECE_CHARS`` characters, or at the end of the text."""
     at = start + PIECE_CHARS - 1
-    found = [i for i in (text.find(" ", at), text.find("\n", at)) if i >= 0]
-    return min(found) + 1 if found else len(text)
+    space = text.find(" ", at)
+    # a newline only matters before that space: never scan past it
+    newline = text.find("\n", at, len(text) if space < 0 else space)
+    found = newline if newline >= 0 else space
+    return found + 1 if found >= 0 else len(text)
 
 
 def _lead(text: str, start: int) -> int:

@@ -30,7 +30,7 @@ from .queries import (
     joined_agent_names,
     text_matches,
 )
-from .pieces import pieces
+from .pieces import cuts
 from .stored_text import StoredPiece, digest, stored_pieces, unpack
 from .timestamps import to_instant_ns
 
@@ -508,14 +508,14 @@ def _changed_pieces(
     """(number of the first piece of ``text`` that differs from ``stored``, the pieces from
     there on); unchanged pieces are hashed, never compressed."""
     count = 0
-    for number, piece in enumerate(pieces(text)):
+    for number, (start, end) in enumerate(cuts(text)):
         if number < len(stored):
             size, stored_digest = stored[number]
-            body = text[piece.start : piece.end]
+            body = text[start:end]
             if len(body) == size and digest(body.encode("utf-8")) == stored_digest:
                 count = number + 1
                 continue
-        return number, list(stored_pieces(text, piece.start, number))
+        return number, list(stored_pieces(text, start, number))
     return count, []
 
 
