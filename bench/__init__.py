@@ -24,6 +24,9 @@ Modules, one job each (see ``bench/README.md``; run ``python -m bench --help``):
 - ``trace``: a day of editor use, generated and replayed on both stores, and the replay of
   every trace (``TRACES``);
 - ``editor_trace``: the shipping editor's own calls for a day, as a trace;
+- long-lived writes: ``sustained`` (consecutive writes on one store each, checkpoints
+  included and counted), ``open_loop`` (the editor's pace through the sidecar, per idle
+  checkpoint setting);
 - ``reliability``: a package, concurrent and SIGKILLed writers on both stores with lost writes
   counted: ``writes`` (the planned writes), ``workers`` (the writer processes and their
   acknowledgements), ``losses`` (the accounting), ``runs`` (the two scenarios), ``report``

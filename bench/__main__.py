@@ -140,11 +140,23 @@ def main(argv: list[str] | None = None) -> int:
         from .reliability import main as reliability
 
         return reliability(argv[1:])
+    if argv[:1] == ["open-loop"]:
+        # The editor's pace through the sidecar, per idle-checkpoint setting; its own options.
+        from .open_loop import main as open_loop
+
+        return open_loop(argv[1:])
+    if argv[:1] == ["sustained"]:
+        # Consecutive writes on one long-lived store each, checkpoints included.
+        from .sustained import main as sustained
+
+        return sustained(argv[1:])
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description=__doc__,
         epilog="python -m bench reliability [--quick] [--help]: lost writes under concurrency "
-        "and crashes, JSON store vs SQLite (results/reliability/).",
+        "and crashes, JSON store vs SQLite (results/reliability/). python -m bench open-loop "
+        "[--help]: the editor's pace through the sidecar (results/open-loop/). python -m bench "
+        "sustained [--help]: consecutive writes on one long-lived store (results/sustained/).",
     )
     parser.add_argument(
         "--cache",

@@ -484,6 +484,35 @@ def test_sigterm_stops_an_idle_server(tmp_path: Path):
     assert car.proc.wait(timeout=10) == 0
 
 
+@pytest.mark.parametrize("idle_after", ["0.2", "0"])
+def test_an_idle_sidecar_checkpoints_its_wal_off_the_write_path(
+    tmp_path: Path, workspace: str, idle_after: str
+):
+    """In WAL mode a write goes to the log only; the database file changes at a checkpoint.
+    After a quiet spell the sidecar checkpoints (passive); with ``--idle-after 0``, never
+    (below SQLite's automatic bound of 1,000 pages)."""
+    db = tmp_path / "sessions.db"
+    car = Sidecar(db, "--idle-after", idle_after)
+    try:
+        car.call("data_version", {})
+        time.sleep(1.0)  # opening (the migrations) checkpointed or not, as the setting says
+        before = db.read_bytes()
+        car.call("create_session", {"workspacePath": workspace, "session": board_session()})
+        assert db.read_bytes() == before  # the write itself went to the log only
+        time.sleep(1.0)
+        assert (db.read_bytes() != before) == (idle_after != "0")
+        assert car.call("get_session", {"workspacePath": workspace, "sessionId": "s1"})["id"] == "s1"  # fmt: skip
+    finally:
+        assert car.close() == 0
+
+
+def test_serve_refuses_an_idle_spell_that_is_no_number_of_seconds(tmp_path: Path):
+    for bad in ("soon", "-1", "nan", "1e9"):
+        car = Sidecar(tmp_path / "sessions.db", "--idle-after", bad)
+        assert car.close() == 2
+        assert b"--idle-after" in car.proc.stderr.read()
+
+
 def test_several_sidecars_serve_one_database_at_once(tmp_path: Path, workspace: str):
     cars = [Sidecar(tmp_path / "sessions.db") for _ in range(3)]
     try:

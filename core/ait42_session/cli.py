@@ -376,7 +376,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
             "the store cannot be opened: %s", exc
         )
         repo = UnavailableStore(exc)
-    return serve(repo, omit_nulls=args.omit_nulls)
+    return serve(repo, omit_nulls=args.omit_nulls, idle_after=args.idle_after or None)
+
+
+def _idle_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 3600:
+        raise argparse.ArgumentTypeError(f"expected seconds from 0 to 3600, got {text!r}")
+    return seconds
 
 
 def cmd_workspaces(args: argparse.Namespace) -> int:
@@ -618,6 +628,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="leave unset optional fields out of answers instead of null (the board tests "
         "`!== undefined`, e.g. WinnerSelectionPanel's winnerId)",
     )
+    sub.add_argument(
+        "--idle-after", type=_idle_seconds, default=0.0, metavar="SECONDS",
+        help="checkpoint the WAL (on a thread of its own) after this long without a "
+        "request, off the path of the next write (default 0: never; measured to buy "
+        "nothing at the editor's pace, see `python -m bench open-loop`)",
+    )  # fmt: skip
 
     command(
         "workspaces", cmd_workspaces, "List the workspaces the store knows.",

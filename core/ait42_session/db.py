@@ -437,6 +437,19 @@ class Database:
         with self.translate_errors():
             con.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_TRUNCATE)
 
+    def checkpoint(self) -> tuple[int, int]:
+        """A passive WAL checkpoint: copy into the database what the log holds, as far as no
+        reader still needs it, without waiting for anyone (other windows' readers and writers
+        go on). (frames in the log, frames checkpointed); (-1, -1) when another connection is
+        checkpointing. What a long-lived caller runs while idle, so that the writes rarely
+        pay the automatic checkpoint (which stays, as the bound for a busy store)."""
+        con = self._connection_ready()
+        with self.translate_errors():
+            try:
+                return con.wal_checkpoint(mode=apsw.SQLITE_CHECKPOINT_PASSIVE)
+            except apsw.BusyError:
+                return (-1, -1)
+
     def optimize(self) -> int:
         """``purge``; PRAGMA optimize; VACUUM when pages are free (deleted sessions and the
         purge leave them); then a truncating WAL checkpoint. How many bytes the database and

@@ -248,6 +248,9 @@ class JsonSessionRepository:
 
     # --- lifecycle -------------------------------------------------------------------------
 
+    def idle(self) -> None:
+        """Nothing to do while the caller is idle: every write is done when it returns."""
+
     def close(self) -> None:
         """Nothing to release: every call opens and closes its file."""
 

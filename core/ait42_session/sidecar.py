@@ -7,6 +7,9 @@ closes the store and ends the process with status 0; SIGTERM (or SIGINT) lets th
 flight finish and be answered, then does the same. Several sidecars (several editor windows)
 may serve one database at once: SQLite in WAL mode, one connection each.
 
+After ``idle_after`` seconds without a request the store does its idle work (SQLite: a
+passive WAL checkpoint) on a thread of its own (``_Idler``).
+
 ``subscribe {workspacePath}`` makes it send notifications ``sessionsChanged`` on writes by
 anyone (``notifications``). Runs where Tauri runs (macOS, Linux, Windows): stdin is read by a thread of its own, in
 blocking reads of the raw file descriptor (Windows pipes have no ``select``; and no Python lock
@@ -23,6 +26,7 @@ import queue
 import signal
 import sys
 import threading
+import time
 from typing import Any, BinaryIO
 
 from .errors import SessionError
@@ -42,9 +46,13 @@ def serve(
     stdout: BinaryIO | None = None,
     *,
     omit_nulls: bool = False,
+    idle_after: float | None = None,
 ) -> int:
     """Answer requests from ``stdin`` on ``stdout`` until end of input or a signal; close the
-    store; the exit status (0)."""
+    store; the exit status (0). ``idle_after`` seconds without a request after one, the store
+    does its idle work (``repo.idle()``: SQLite checkpoints its WAL, so the editor's writes
+    rarely pay for it); None (the default): never, since at the editor's pace it was
+    measured to buy nothing (``python -m bench open-loop``, README)."""
     source = stdin or sys.stdin.buffer
     sink = stdout or sys.stdout.buffer
     writing = threading.Lock()  # answers and notifications come from two threads
@@ -72,11 +80,19 @@ def serve(
     # The start of a line not yet ended, in pieces: a line of megabytes arrives in many
     # chunks, and joining it once (not at every chunk) keeps reading it linear.
     parts: list[bytes] = []
+    idle_at: float | None = None  # when the store's idle work is due (None: nothing since)
+    idler = _Idler(repo)
     try:
         while not stopping:
+            wait = _WAKE_SECONDS
+            if idle_at is not None:
+                wait = min(wait, max(0.0, idle_at - time.monotonic()))
             try:
-                chunk = chunks.get(timeout=_WAKE_SECONDS)
+                chunk = chunks.get(timeout=wait)
             except queue.Empty:
+                if idle_at is not None and time.monotonic() >= idle_at:
+                    idle_at = None
+                    idler.start()
                 continue
             if not chunk:  # end of input: a last line without its newline still counts
                 rest = b"".join(parts)
@@ -91,10 +107,13 @@ def serve(
                     _answer(dispatcher, line, send)
             if start < len(chunk):
                 parts.append(chunk[start:])
+            if idle_after is not None and start:  # a request was answered
+                idle_at = time.monotonic() + idle_after
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         subscriptions.close()
+        idler.join()
         repo.close()
     return 0
 
@@ -127,8 +146,48 @@ class UnavailableStore:
 
         return unavailable
 
+    def idle(self) -> None:
+        """Nothing was opened."""
+
     def close(self) -> None:
         """Nothing was opened."""
+
+
+class _Idler:
+    """Runs the store's idle work on one thread of its own (its own SQLite connection), so a
+    request that arrives meanwhile is served at once: a passive checkpoint holds up no
+    reader or writer, but its copying and fsync take milliseconds that the serving loop
+    would otherwise wait out. A call while the work runs asks for one more run after it."""
+
+    def __init__(self, repo: Any) -> None:
+        self.repo = repo
+        self.wanted = threading.Event()
+        self.stopping = False
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._run, name="idle", daemon=True)
+            self.thread.start()
+        self.wanted.set()
+
+    def _run(self) -> None:
+        while True:
+            self.wanted.wait()
+            self.wanted.clear()
+            if self.stopping:
+                return
+            try:
+                self.repo.idle()
+            except SessionError as exc:  # the next request will meet it, and be told
+                log.warning("idle work failed: %s", exc)
+
+    def join(self) -> None:
+        """Stop after the work in progress (the store is closed next)."""
+        if self.thread is not None:
+            self.stopping = True
+            self.wanted.set()
+            self.thread.join()
 
 
 def _answer(dispatcher: Dispatcher, line: bytes, send: Any) -> None:

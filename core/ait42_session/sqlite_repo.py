@@ -121,6 +121,11 @@ class SqliteSessionRepository:
         """The database: its file, its per-thread connections, checks and maintenance."""
         return self._pool
 
+    def idle(self) -> None:
+        """Its caller has been idle a while: checkpoint the WAL now (passive), off the path
+        of the next write (``Database.checkpoint``)."""
+        self._pool.checkpoint()
+
     def close(self) -> None:
         self._pool.close()
 

@@ -235,6 +235,10 @@ class DualWriteRepository:
     ) -> list[SearchHit]:
         return self.primary.search(workspace_path, text, limit, prefix=prefix)
 
+    def idle(self) -> None:
+        self.primary.idle()
+        self.secondary.idle()
+
     def close(self) -> None:
         """Close both stores (the secondary even when closing the primary fails)."""
         try:
@@ -419,6 +423,10 @@ class FallbackRepository:
         return self._read(
             "search", lambda r: r.search(workspace_path, text, limit, prefix=prefix)
         )
+
+    def idle(self) -> None:
+        self.primary.idle()
+        self.fallback.idle()
 
     def close(self) -> None:
         """Close both stores (the fallback even when closing the primary fails)."""

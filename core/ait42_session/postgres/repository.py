@@ -128,6 +128,9 @@ class PostgresSessionRepository:
     def database(self) -> PostgresDatabase:
         return self._db
 
+    def idle(self) -> None:
+        """Nothing to do while the caller is idle: the server checkpoints on its own."""
+
     def close(self) -> None:
         self._db.close()
 
