@@ -26,13 +26,13 @@ BULK_PRAGMAS = (
     ("journal_mode", "MEMORY"),
 )
 
-# FTS5 settings of the message and output indexes while loading, as (loading, FTS5's default
-# set back after): each batch adds one segment to each (their rows are written as one set),
+# FTS5 settings of the message and output indexes while loading, as (loading, the schema's
+# set back after: FTS5's default automerge, migration 0011's crisismerge): each batch adds one segment to each (their rows are written as one set),
 # and instead of merging segments as they come, rewriting each a few times over, the build's
 # optimize merges them all once. (Tasks and trigrams, written a session at a time, get a
 # segment per session and keep merging.) FTS5 stores these settings in the index.
 BULK_FTS_TABLES = ("fts_messages", "fts_outputs")
-BULK_FTS_SETTINGS = {"automerge": (0, 4), "crisismerge": (1999, 16)}
+BULK_FTS_SETTINGS = {"automerge": (0, 4), "crisismerge": (1999, 64)}
 
 
 @contextmanager

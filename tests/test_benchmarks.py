@@ -355,16 +355,15 @@ def test_a_bulk_loaded_store_reads_back_like_one_written_by_create_session(
     loaded = SqliteSessionRepository.with_path(paths.db)
     assert loaded.pool.verify_integrity()
     con = loaded.pool.connection()
-    for table in BULK_FTS_TABLES:  # FTS5's usual merging again
-        assert dict(
-            con.execute(
-                f"SELECT k, v FROM {table}_config WHERE k IN ('automerge', 'crisismerge')"
-            )
-        ) == {"automerge": 4, "crisismerge": 16}
+    created = SqliteSessionRepository.with_path(tmp_path / "created.db")
+    for table in BULK_FTS_TABLES:  # the schema's merging again, as in a store never loaded
+        settings = f"SELECT k, v FROM {table}_config WHERE k IN ('automerge', 'crisismerge')"
+        fresh = dict(created.pool.connection().execute(settings))
+        assert dict(con.execute(settings)) == {"automerge": 4, **fresh}
+        assert fresh["crisismerge"] == 64  # migration 0011
     # optimized, as `ait42-session optimize` leaves a store: analyzed, with no free page
     assert con.execute("SELECT count(*) FROM sqlite_stat1").get > 0
     assert con.pragma("freelist_count") == 0
-    created = SqliteSessionRepository.with_path(tmp_path / "created.db")
     json_store = JsonSessionRepository(paths.sessions_dir)
     try:
         for index, (workspace, _count) in enumerate(workload.workspaces()):
