@@ -30,7 +30,7 @@ from .errors import SessionError
 from .health import store_stats, verify_store
 from .migration import ImportReport, export_json, import_json
 from .paths import default_db_path, default_sessions_dir
-from .sidecar import UnavailableStore, serve
+from .sidecar import IDLE_AFTER_SECONDS, UnavailableStore, serve
 from .sqlite_repo import SqliteSessionRepository
 
 __all__ = ["build_parser", "main"]
@@ -629,10 +629,9 @@ def build_parser() -> argparse.ArgumentParser:
         "`!== undefined`, e.g. WinnerSelectionPanel's winnerId)",
     )
     sub.add_argument(
-        "--idle-after", type=_idle_seconds, default=0.0, metavar="SECONDS",
+        "--idle-after", type=_idle_seconds, default=IDLE_AFTER_SECONDS, metavar="SECONDS",
         help="checkpoint the WAL (on a thread of its own) after this long without a "
-        "request, off the path of the next write (default 0: never; measured to buy "
-        "nothing at the editor's pace, see `python -m bench open-loop`)",
+        f"request, off the path of the next write (default {IDLE_AFTER_SECONDS:g}; 0: never)",
     )  # fmt: skip
 
     command(

@@ -38,6 +38,9 @@ __all__ = ["serve", "UnavailableStore"]
 log = logging.getLogger("ait42_session.sidecar")
 
 _WAKE_SECONDS = 0.2  # how often an idle loop looks whether a signal asked it to stop
+# Quiet after a request before the store's idle work (its checkpoint): the best of 0.05, 0.1
+# and 0.25 s at the editor's pace (python -m bench open-loop, results/open-loop/).
+IDLE_AFTER_SECONDS = 0.1
 
 
 def serve(
@@ -46,13 +49,12 @@ def serve(
     stdout: BinaryIO | None = None,
     *,
     omit_nulls: bool = False,
-    idle_after: float | None = None,
+    idle_after: float | None = IDLE_AFTER_SECONDS,
 ) -> int:
     """Answer requests from ``stdin`` on ``stdout`` until end of input or a signal; close the
     store; the exit status (0). ``idle_after`` seconds without a request after one, the store
     does its idle work (``repo.idle()``: SQLite checkpoints its WAL, so the editor's writes
-    rarely pay for it); None (the default): never, since at the editor's pace it was
-    measured to buy nothing (``python -m bench open-loop``, README)."""
+    rarely pay for it); None: never."""
     source = stdin or sys.stdin.buffer
     sink = stdout or sys.stdout.buffer
     writing = threading.Lock()  # answers and notifications come from two threads
