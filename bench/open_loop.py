@@ -140,7 +140,6 @@ def replay(
             late = max(late, time.perf_counter() - due)
             request_id = sidecar.send(method, {"workspacePath": workspace, **params})
             sent.append((request_id, method, due))
-        sidecar.wait_for(sent[-1][0])
         for request_id, _, _ in sent:
             sidecar.wait_for(request_id)
     finally:

@@ -49,7 +49,6 @@ def test_the_open_loop_replay_answers_every_scheduled_call_and_appends_them_all(
     assert appends == 2 * 10
     assert runs["all"]["n"] == appends + runs["get_session"]["n"] + runs["list_sessions"]["n"]
     assert runs["all"]["min"] > 0
-    assert runs["sender_late_ms"] >= 0  # reported beside the latencies, never hidden
     with SqliteSessionRepository.with_path(work.db) as repo:
         grown = [
             len(repo.get_session(data["workspace"], f"open-loop-{agent}").instances[0].output)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 MAX_TERMS = 64  # longer texts keep their first 64 terms
 MAX_TERM_TOKENS = 64  # a longer term keeps its first 64 tokens
@@ -89,12 +89,12 @@ def match(
     doc: str,
     terms: list[tuple[str, ...]],
     prefix: bool = False,
-    pieces: Sequence[tuple[int, int]] | None = None,
+    pieces: Callable[[], Sequence[tuple[int, int]]] | None = None,
 ) -> tuple[int, str] | None:
     """(occurrences, snippet) when every term occurs in ``doc``; None otherwise. With
     ``prefix``, the last token of the last term matches any word it begins. With ``pieces``
-    (``(begin, end)`` ranges of ``doc``, as ``pieces.pieces`` indexes an output), the
-    occurrences are those of the piece holding the most."""
+    (making the ``(begin, end)`` ranges of ``doc`` that ``pieces.pieces`` indexes an output
+    in; called only for a match), the occurrences are those of the piece holding the most."""
     folded = fold(doc)  # same length as doc: spans fit the original text
     spans = [m.span() for m in _TOKEN.finditer(folded)]
     words = [folded[start:end] for start, end in spans]
@@ -116,7 +116,7 @@ def match(
             return None
         found += [(i, i + size, number) for i in starts]
     found.sort()
-    occurrences = len(found) if pieces is None else _best_piece(spans, found, pieces)
+    occurrences = len(found) if pieces is None else _best_piece(spans, found, pieces())
     return occurrences, _snippet(doc, spans, found)
 
 

@@ -13,6 +13,7 @@ callers pass in, as the SQLite store runs them, not on every re-read of the file
 from __future__ import annotations
 
 import os
+from functools import partial
 from pathlib import Path
 from typing import Any, Callable
 
@@ -234,9 +235,8 @@ class JsonSessionRepository:
         hits: list[SearchHit] = []
         for session in self.get_all_sessions(workspace):
             for kind, doc, ids in _documents(session):
-                in_pieces = None
-                if kind == "output":  # ranked by its best piece, as the database indexes it
-                    in_pieces = [(p.lead, p.end) for p in pieces(doc)]
+                # an output is ranked by its best piece, as the database indexes it
+                in_pieces = partial(_indexed_ranges, doc) if kind == "output" else None
                 hit = fulltext.match(doc, terms, bool(prefix), in_pieces)
                 if hit is not None:
                     occurrences, snippet = hit
@@ -327,6 +327,11 @@ def _index(records: list[editor_files.Record], session_id: str, workspace: str) 
 
 
 # --- full-text scan -------------------------------------------------------------------------
+
+
+def _indexed_ranges(output: str) -> list[tuple[int, int]]:
+    """The ranges of ``output`` its pieces are indexed as (their leads, then the piece)."""
+    return [(p.lead, p.end) for p in pieces(output)]
 
 
 def _documents(session: WorktreeSession) -> list[tuple[str, str, dict[str, Any]]]:

@@ -121,12 +121,16 @@ def instance_columns(output: str) -> str:
 # An output is its pieces joined in order (migration 0010); instances.output is NULL for none.
 # A BLOB piece is a zstd frame (stored_text); only those cost a call into Python.
 PIECES_PER_OUTPUT = 1_048_576  # a piece's pk is its instance's pk * this + its number
+# the pieces (p) of instance i: one range of pks
+_PIECES_OF_I = (
+    f"p.pk BETWEEN i.pk * {PIECES_PER_OUTPUT} AND i.pk * {PIECES_PER_OUTPUT} + {PIECES_PER_OUTPUT - 1}"
+)
 OUTPUT_TEXT = f"""CASE WHEN i.output IS NULL THEN NULL ELSE (
     SELECT coalesce(group_concat(
         CASE WHEN typeof(p.body) = 'blob' THEN ait42_unpack(p.body) ELSE p.body END,
         '' ORDER BY p.pk), '')
     FROM output_pieces AS p
-    WHERE p.pk BETWEEN i.pk * {PIECES_PER_OUTPUT} AND i.pk * {PIECES_PER_OUTPUT} + {PIECES_PER_OUTPUT - 1}
+    WHERE {_PIECES_OF_I}
 ) END"""
 INSTANCE_COLUMNS = instance_columns(OUTPUT_TEXT)
 
@@ -190,7 +194,7 @@ WHERE (worktree_path, branch, agent_name, status, tmux_session_id, output, start
 STORED_PIECES = f"""
 SELECT i.instance_id, p.number, p.size, p.digest
 FROM instances AS i LEFT JOIN output_pieces AS p
-    ON p.pk BETWEEN i.pk * {PIECES_PER_OUTPUT} AND i.pk * {PIECES_PER_OUTPUT} + {PIECES_PER_OUTPUT - 1}
+    ON {_PIECES_OF_I}
 WHERE i.session_pk = :session_pk ORDER BY i.instance_id, p.pk"""
 
 # The pks of the instances of a set of sessions, by (session pk, instance id).

@@ -72,18 +72,12 @@ def _decompressor() -> zstandard.ZstdDecompressor:
     return decompressor
 
 
-def pack(text: str | None, stored: Any = None) -> str | bytes | None:
-    """What to store for the output ``text``: a zstd frame when that is smaller, else the text.
-
-    ``stored``, the value stored now, is returned as it is when it holds ``text``: an output
-    that did not change is neither compressed again nor rewritten (nor re-indexed).
-    """
+def pack(text: str | None) -> str | bytes | None:
+    """What to store for the text ``text``: a zstd frame when that is smaller, else the text
+    (``ait42_pack``, for migration 0006; pieces are packed by ``stored_pieces``)."""
     if text is None:
         return None
-    data = text.encode("utf-8")
-    if stored is not None and _holds(stored, text, data):
-        return stored
-    return _packed(text, data)
+    return _packed(text, text.encode("utf-8"))
 
 
 # The output index's triggers ask ait42_unpack for the text of each frame just written; the
@@ -105,22 +99,6 @@ def _recalled(frame: bytes) -> str | None:
     recent = getattr(_local, "recent", None)
     found = recent.get(len(frame)) if recent else None
     return found[1] if found is not None and found[0] == frame else None
-
-
-def _holds(stored: Any, text: str, data: bytes) -> bool:
-    """Whether the stored value ``stored`` is ``text`` (``data`` in UTF-8); a frame is
-    decompressed only when its recorded size is that of ``data`` (a grown output never is).
-    """
-    if stored.__class__ is str:
-        return stored == text
-    if stored.__class__ is not bytes:
-        return False
-    try:
-        if zstandard.frame_content_size(stored) != len(data):
-            return False
-        return _decompressor().decompress(stored) == data
-    except zstandard.ZstdError:
-        return False  # damaged: what is written now replaces it
 
 
 def unpack(value: Any) -> Any:
